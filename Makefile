@@ -1,0 +1,51 @@
+# evidex — one-command setup, demo and tests. Needs only python3 (3.11+) and make on the machine.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs
+STAMP   := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')
+
+.PHONY: setup system-deps demo test check lint typecheck layers pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "Installing evidex[$(EXTRAS)] (first run builds llama-cpp-python from source: ~10-20 min on 2 cores; cached afterwards)"
+	$(BIN)/python -m pip install --progress-bar off -e '.[$(EXTRAS)]'
+	touch $@
+
+# Optional system packages: tesseract (best OCR here). Skipped silently when apt is unavailable or not root.
+system-deps:
+	@if ! command -v tesseract >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing tesseract-ocr (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null) \
+	    || echo "tesseract-ocr not installed; OCR falls back to rapidocr"; \
+	fi
+
+setup: $(STAMP) system-deps
+
+demo: setup
+	$(BIN)/evidex parse examples/* --format tree
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+layers: setup
+	$(BIN)/lint-imports
+
+pytest: setup
+	$(BIN)/pytest -q
+
+check: lint typecheck layers
+
+test: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info

@@ -1,0 +1,38 @@
+"""Shared CLI helpers: consoles, error rendering, exit codes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from evidex.errors import EvidexError
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+EXIT_CODES = """Exit codes:
+  0  everything succeeded
+  1  at least one document failed (the others were processed; see the per-file errors)
+  2  usage or configuration error (bad option, bad schema, unknown backend)
+  3  backend unavailable or failing for the whole run
+  130 interrupted"""
+
+
+def print_error(e: EvidexError) -> None:
+    err_console.print(f"[red]✗[/] {escape(str(e))}")
+
+
+def expand_paths(paths: list[Path], recursive: bool) -> list[Path]:
+    """Expand directories (with ``--recursive``) into their files, sorted; keep other paths as given."""
+    out: list[Path] = []
+    for p in paths:
+        if recursive and p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs.sort()
+                out.extend(Path(root) / f for f in sorted(files) if not f.startswith("."))
+        else:
+            out.append(p)
+    return out

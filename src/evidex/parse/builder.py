@@ -1,0 +1,243 @@
+"""DocumentBuilder: the one way parsers create Documents, so offsets are right by construction.
+
+Parsers append text; every node's span is the exact range of canonical text appended while it was open
+(trailing separators excluded). Separators between blocks are plain newlines owned by no leaf node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from evidex.model import Anchor, Document, Layer, Node, NodeKind, Page, Prov, Source, Span
+from evidex.parse.limits import DEFAULT_LIMITS, Limits
+
+
+@dataclass
+class _Open:
+    kind: NodeKind
+    start: int
+    parent: int | None
+    level: int | None
+    layer: Layer
+    prov: Prov | None
+    attrs: dict[str, Any]
+    children: list[int] = field(default_factory=list)
+    end: int | None = None
+
+
+class DocumentBuilder:
+    def __init__(self, source: Source, doc_id: str, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.source = source
+        self.doc_id = doc_id
+        self.limits = limits
+        self._parts: list[str] = []
+        self._pos = 0
+        self._content_end = 0
+        self._nodes: list[_Open] = [_Open(NodeKind.DOCUMENT, 0, None, None, Layer.BODY, None, {})]
+        self._stack: list[int] = [0]
+        self._anchors: list[Anchor] = []
+        self._pages: list[Page] = []
+        self.warnings: list[str] = []
+        self.metadata: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ text
+    @property
+    def pos(self) -> int:
+        return self._pos
+
+    @property
+    def current(self) -> int:
+        return self._stack[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self._stack) - 1
+
+    def text(self, s: str, prov: Prov | None = None) -> Span:
+        """Append content text (counts toward the open nodes' spans). Returns its span."""
+        start = self._pos
+        if s:
+            if self._pos + len(s) > self.limits.max_text_chars:
+                from evidex.errors import LimitError
+
+                raise LimitError(
+                    f"canonical text exceeds {self.limits.max_text_chars:,} characters",
+                    hint="raise Limits.max_text_chars for trusted input",
+                )
+            self._parts.append(s)
+            self._pos += len(s)
+            self._content_end = self._pos
+            if prov is not None:
+                self._anchors.append(Anchor(Span(start, self._pos), prov))
+        return Span(start, self._pos)
+
+    def sep(self, s: str) -> None:
+        """Append a separator (does not extend the open nodes' content end)."""
+        if s:
+            self._parts.append(s)
+            self._pos += len(s)
+
+    def _tail(self, n: int) -> str:
+        out = ""
+        for p in reversed(self._parts):
+            out = p + out
+            if len(out) >= n:
+                break
+        return out[-n:]
+
+    def ensure_break(self, newlines: int = 2) -> None:
+        """Make the text end with at least ``newlines`` newlines (no-op at the very start)."""
+        if self._pos == 0:
+            return
+        tail = self._tail(newlines)
+        have = len(tail) - len(tail.rstrip("\n"))
+        if have < newlines:
+            self.sep("\n" * (newlines - have))
+
+    def ensure_space(self) -> None:
+        if self._pos and not self._tail(1).isspace():
+            self.sep(" ")
+
+    # ------------------------------------------------------------------ nodes
+    def open(
+        self,
+        kind: NodeKind,
+        *,
+        level: int | None = None,
+        layer: Layer | None = None,
+        prov: Prov | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        if len(self._nodes) >= self.limits.max_nodes:
+            from evidex.errors import LimitError
+
+            raise LimitError(f"document has more than {self.limits.max_nodes:,} structure nodes")
+        parent = self._stack[-1]
+        p = self._nodes[parent]
+        node = _Open(kind, self._pos, parent, level, layer or p.layer, prov, dict(attrs or {}))
+        self._nodes.append(node)
+        nid = len(self._nodes) - 1
+        p.children.append(nid)
+        self._stack.append(nid)
+        return nid
+
+    def close(self, nid: int | None = None) -> int:
+        """Close the innermost open node (which must be ``nid`` if given)."""
+        top = self._stack[-1]
+        if nid is not None and nid != top:
+            raise RuntimeError(f"closing node {nid} but innermost open node is {top}")
+        if top == 0:
+            raise RuntimeError("cannot close the document root")
+        self._stack.pop()
+        n = self._nodes[top]
+        n.end = max(n.start, min(self._content_end, self._pos)) if self._content_end >= n.start else n.start
+        return top
+
+    def leaf(
+        self,
+        kind: NodeKind,
+        text: str,
+        *,
+        level: int | None = None,
+        layer: Layer | None = None,
+        prov: Prov | None = None,
+        anchor: bool = False,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append a node holding exactly ``text``. With ``anchor``, ``prov`` is also a fine-grained anchor."""
+        nid = self.open(kind, level=level, layer=layer, prov=prov, attrs=attrs)
+        self.text(text, prov if anchor else None)
+        return self.close(nid)
+
+    def set_attr(self, nid: int, key: str, value: Any) -> None:
+        self._nodes[nid].attrs[key] = value
+
+    def add_anchor(self, span: Span, prov: Prov) -> None:
+        self._anchors.append(Anchor(span, prov))
+
+    def add_page(self, number: int, width: float, height: float, span: Span, unit: str = "pt") -> None:
+        self._pages.append(Page(number, width, height, span, unit))
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    # ------------------------------------------------------------------ composition
+    def embed(self, child: Document, prov: Prov | None = None) -> None:
+        """Inline a child document (e.g. an e-mail attachment) under the current node.
+
+        The child's nodes are re-based; its anchors keep their provenance, completed with ``prov``
+        (typically the MIME part).
+        """
+        base = self._pos
+        offset = len(self._nodes)
+        parent = self._stack[-1]
+        self._parts.append(child.text)
+        self._pos += len(child.text)
+        if child.text:
+            self._content_end = self._pos
+        for n in child.nodes[1:]:  # the child's root is replaced by the current node
+            self._nodes.append(
+                _Open(
+                    n.kind,
+                    n.span.start + base,
+                    parent if n.parent in (None, 0) else n.parent + offset - 1,
+                    n.level,
+                    n.layer if n.layer is not Layer.BODY else self._nodes[parent].layer,
+                    (n.prov.merged(prov) if n.prov is not None else prov) if prov is not None else n.prov,
+                    dict(n.attrs),
+                    [c + offset - 1 for c in n.children],
+                    n.span.end + base,
+                )
+            )
+            if n.parent in (None, 0):
+                self._nodes[parent].children.append(len(self._nodes) - 1)
+        for a in child.anchors:
+            self._anchors.append(Anchor(a.span.shift(base), a.prov.merged(prov) if prov is not None else a.prov))
+        if prov is not None and not child.anchors and child.text:
+            self._anchors.append(Anchor(Span(base, self._pos), prov))
+        for w in child.warnings:
+            self.warn(f"{child.source.name}: {w}")
+
+    # ------------------------------------------------------------------ result
+    def build(self) -> Document:
+        while len(self._stack) > 1:
+            self.close()
+        text = "".join(self._parts)
+        root = self._nodes[0]
+        root.end = len(text)
+        nodes = tuple(
+            Node(
+                id=i,
+                kind=n.kind,
+                span=Span(n.start, n.end if n.end is not None else n.start),
+                parent=n.parent,
+                children=tuple(n.children),
+                level=n.level,
+                layer=n.layer,
+                prov=n.prov,
+                attrs=MappingProxyType(n.attrs),
+            )
+            for i, n in enumerate(self._nodes)
+        )
+        anchors = sorted(self._anchors, key=lambda a: (a.span.start, a.span.end))
+        disjoint: list[Anchor] = []
+        for a in anchors:
+            if a.span.empty:
+                continue
+            if disjoint and a.span.start < disjoint[-1].span.end:
+                continue  # keep the first (finest-grained parsers add anchors in order)
+            disjoint.append(a)
+        return Document(
+            id=self.doc_id,
+            text=text,
+            nodes=nodes,
+            source=self.source,
+            pages=tuple(self._pages),
+            anchors=tuple(disjoint),
+            warnings=tuple(self.warnings),
+            metadata=MappingProxyType(dict(self.metadata)),
+        )

@@ -1,0 +1,104 @@
+"""Decide a file's format from its content first, its name second."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from evidex.errors import EmptyInputError, TypeMismatchError, UnsupportedTypeError
+
+EXTENSIONS: dict[str, str] = {
+    ".txt": "text", ".text": "text", ".log": "text",
+    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".pdf": "pdf",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
+    ".docx": "docx",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".csv": "csv", ".tsv": "csv",
+    ".eml": "eml",
+}
+
+_HTML_RE = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
+_HTML_TAGS_RE = re.compile(rb"<(?:p|div|table|span|h[1-6]|ul|ol|br|a)\b[^>]*>", re.I)
+_EML_RE = re.compile(
+    rb"^(?:(?:Return-Path|Received|From|To|Subject|Date|Message-ID|MIME-Version|Content-Type|Delivered-To|Reply-To|Cc|X-[\w-]+):[^\n]*\r?\n(?:[ \t][^\n]*\r?\n)*){2,}",
+    re.I,
+)
+
+
+def _ext(name: str) -> str:
+    i = name.rfind(".")
+    return name[i:].lower() if i >= 0 else ""
+
+
+def sniff_content(data: bytes) -> str | None:
+    """Format name from magic bytes / content, or None if it looks like generic text or is unknown."""
+    head = data[:8192]
+    if head.startswith(b"%PDF-") or (b"%PDF-" in data[:1024]):
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+        return "image"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image"
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                names = set(z.namelist()[:10_000])
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return "zip-broken"
+        if "word/document.xml" in names:
+            return "docx"
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"  # legacy .doc/.xls
+    if _HTML_RE.match(head):
+        return "html"
+    if _EML_RE.match(head.lstrip(b"\r\n")):
+        return "eml"
+    return None
+
+
+def looks_binary(data: bytes) -> bool:
+    """Heuristic: NUL bytes or many control characters in the first 8 KiB (UTF-16 with BOM excepted)."""
+    head = data[:8192]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
+        return False
+    if b"\x00" in head:
+        return True
+    ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
+    return ctrl > max(8, len(head) // 20)
+
+
+def sniff(data: bytes, name: str, declared: str | None = None) -> str:
+    """Return the parser name for ``data``. Raises typed errors for empty, unknown or mismatched input."""
+    if declared:
+        return declared
+    if not data:
+        raise EmptyInputError("file is empty", path=name)
+    by_ext = EXTENSIONS.get(_ext(name))
+    by_content = sniff_content(data)
+    if by_content in ("zip", "zip-broken", "ole"):
+        if by_ext in ("docx", "xlsx") and by_content == "zip-broken":
+            return by_ext  # let the parser report the precise damage
+        kind = {"zip": "a ZIP archive", "zip-broken": "a damaged ZIP archive", "ole": "a legacy OLE file (.doc/.xls)"}[by_content]
+        raise UnsupportedTypeError(f"content is {kind}", path=name)
+    if by_content is not None:
+        if by_ext in ("pdf", "image", "docx", "xlsx") and by_ext != by_content:
+            raise TypeMismatchError(f"named as {by_ext} but the content is {by_content}", path=name)
+        if by_ext == "markdown" and by_content == "html":
+            return "markdown"  # Markdown may start with inline HTML
+        return by_content
+    # no magic: text family or garbage
+    if by_ext in ("pdf", "image", "docx", "xlsx"):
+        raise TypeMismatchError(f"named as {by_ext} but the content is not a {by_ext} file", path=name)
+    if looks_binary(data):
+        raise UnsupportedTypeError("content is binary and of no supported format", path=name)
+    if by_ext is not None:
+        return by_ext
+    if _HTML_TAGS_RE.search(data[:8192]):
+        return "html"
+    return "text"
