@@ -14,12 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --progress-bar off -e '.[$(EXTRAS)]'
 	touch $@
 
-# Optional system packages: tesseract (best OCR here). Skipped silently when apt is unavailable or not root.
+# Optional system packages: tesseract (best OCR here) and a TTF font the OCR tests draw with.
+# Skipped when apt is unavailable or not root: OCR then falls back to rapidocr and font-based tests skip.
 system-deps:
-	@if ! command -v tesseract >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing tesseract-ocr (apt)"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null) \
-	    || echo "tesseract-ocr not installed; OCR falls back to rapidocr"; \
+	@if { ! command -v tesseract >/dev/null 2>&1 || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; } \
+	    && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing tesseract-ocr and fonts-dejavu-core (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr fonts-dejavu-core >/dev/null) \
+	    || echo "apt install failed; OCR falls back to rapidocr"; \
 	fi
 
 setup: $(STAMP) system-deps
