@@ -196,16 +196,40 @@ class Document:
         return out
 
     def nodes_at(self, span: Span) -> list[Node]:
-        """Nodes whose span contains ``span``, innermost last."""
-        return [n for n in self.nodes if n.span.contains(span)]
+        """Nodes whose span contains ``span``, outermost first (a descent of the tree, not a scan)."""
+        out: list[Node] = []
+        node: Node | None = self.nodes[0] if self.nodes else None
+        while node is not None and node.span.contains(span):
+            out.append(node)
+            node = self._child_containing(node, span)
+        return out
+
+    def _child_containing(self, node: Node, span: Span) -> Node | None:
+        kids = node.children
+        if not kids:
+            return None
+        starts = self._child_starts.get(node.id)
+        if starts is None:
+            starts = self._child_starts[node.id] = [self.nodes[c].span.start for c in kids]
+        i = bisect.bisect_right(starts, span.start) - 1
+        # the last child (in document order) that contains the span; empty siblings may share a start
+        while i >= 0:
+            child = self.nodes[kids[i]]
+            if child.span.contains(span):
+                return child
+            if child.span.end < span.start and not child.span.empty:
+                return None
+            i -= 1
+        return None
+
+    @cached_property
+    def _child_starts(self) -> dict[int, list[int]]:
+        return {}
 
     def layer_of(self, span: Span) -> Layer:
         """The layer of the innermost node containing ``span``."""
-        best: Node | None = None
-        for n in self.nodes:
-            if n.span.contains(span) and (best is None or len(n.span) <= len(best.span)):
-                best = n
-        return best.layer if best is not None else Layer.BODY
+        path = self.nodes_at(span)
+        return path[-1].layer if path else Layer.BODY
 
     def locate(self, span: Span) -> list[Anchor]:
         """Fine-grained provenance (page + box, cell, DOM node, MIME part) for every anchor overlapping ``span``.
@@ -228,7 +252,7 @@ class Document:
             out.reverse()
         if out:
             return out
-        for n in reversed(self.nodes_at(span)):
+        for n in reversed(self.nodes_at(span)):  # innermost node with provenance
             if n.prov is not None and not n.prov.is_empty():
                 return [Anchor(n.span, n.prov)]
         return []
