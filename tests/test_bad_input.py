@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from oracle import check_document
 
 from evidex.errors import (
     DocumentError,
@@ -20,6 +19,7 @@ from evidex.errors import (
     UnsupportedTypeError,
 )
 from evidex.parse import Limits, parse_file, parse_many
+from oracle import check_document
 
 
 def _write(tmp: Path, name: str, data: bytes) -> Path:

@@ -7,7 +7,6 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from oracle import check_document
 from pydantic import BaseModel
 
 from evidex.errors import SchemaError
@@ -20,13 +19,14 @@ from evidex.model import (
     Origin,
     Prov,
     Schema,
+    Source,
     Span,
     document_from_dict,
     document_to_dict,
 )
 from evidex.parse import parse_bytes
 from evidex.parse.builder import DocumentBuilder
-from evidex.model import Source
+from oracle import check_document
 
 
 def _doc_with_anchors() -> Document:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from evidex.model import OffsetMap, Segment, Span, TextView, ViewBuilder
@@ -30,7 +32,7 @@ def test_union_contains_both(a: Span, b: Span) -> None:
 @given(st.lists(spans, max_size=20))
 def test_merge_disjoint_sorted_and_covering(ss: list[Span]) -> None:
     merged = Span.merge(ss)
-    for x, y in zip(merged, merged[1:], strict=False):
+    for x, y in itertools.pairwise(merged):
         assert x.end < y.start
     for s in ss:
         if not s.empty:

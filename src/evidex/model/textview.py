@@ -29,10 +29,11 @@ class Segment:
     ve: int
     ss: int
     se: int
+    coarse: bool = False  # explicitly coarse even when the lengths happen to match
 
     @property
     def is_copy(self) -> bool:
-        return self.ve - self.vs == self.se - self.ss and self.ve > self.vs
+        return not self.coarse and self.ve - self.vs == self.se - self.ss and self.ve > self.vs
 
     @property
     def is_insertion(self) -> bool:
@@ -147,7 +148,7 @@ class OffsetMap:
                         ss = s.ss + (pos_b - s.vs)
                         out.append(Segment(pos_c, pos_c + n, ss, ss + n))
                     else:
-                        out.append(Segment(pos_c, pos_c + n, s.ss, s.se))
+                        out.append(Segment(pos_c, pos_c + n, s.ss, s.se, coarse=not s.is_insertion))
                     pos_c += n
                     pos_b = stop_b
             elif c.is_insertion:
@@ -155,16 +156,22 @@ class OffsetMap:
                 out.append(Segment(c.vs, c.ve, p, p))
             else:
                 src = self.to_source(Span(c.ss, c.se))
-                out.append(Segment(c.vs, c.ve, src.start, src.end))
+                out.append(Segment(c.vs, c.ve, src.start, src.end, coarse=src.start != src.end))
         return OffsetMap(tuple(_coalesce(out)), inner.view_length)
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        return {"view_length": self.view_length, "segments": [[s.vs, s.ve, s.ss, s.se] for s in self.segments]}
+        return {
+            "view_length": self.view_length,
+            "segments": [[s.vs, s.ve, s.ss, s.se, 1] if s.coarse else [s.vs, s.ve, s.ss, s.se] for s in self.segments],
+        }
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> OffsetMap:
-        return OffsetMap(tuple(Segment(*map(int, x)) for x in d["segments"]), int(d["view_length"]))
+        return OffsetMap(
+            tuple(Segment(int(x[0]), int(x[1]), int(x[2]), int(x[3]), len(x) > 4 and bool(x[4])) for x in d["segments"]),
+            int(d["view_length"]),
+        )
 
 
 def _coalesce(segs: Iterable[Segment]) -> list[Segment]:

@@ -134,7 +134,19 @@ class DocumentBuilder:
         self._stack.pop()
         n = self._nodes[top]
         n.end = max(n.start, min(self._content_end, self._pos)) if self._content_end >= n.start else n.start
+        self._clamp_children(n)
         return top
+
+    def _clamp_children(self, n: _Open) -> None:
+        """Empty children opened after the node's last content (behind a separator) are pulled back to the
+        node's end, so every child span stays inside its parent."""
+        assert n.end is not None
+        stack = [c for c in n.children if self._nodes[c].start > n.end]
+        while stack:
+            c = self._nodes[stack.pop()]
+            c.start = n.end
+            c.end = n.end
+            stack.extend(c.children)
 
     def leaf(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -30,6 +31,15 @@ def decode_text(data: bytes) -> tuple[str, str, list[str]]:
             text, enc = data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             text = None
+    if text is None:
+        # Mostly-valid UTF-8 with a few bad bytes: keep UTF-8 (bad bytes → U+FFFD) rather than re-reading the
+        # whole file in a legacy code page, when the valid part already proves UTF-8 (multi-byte characters).
+        lenient = data.decode("utf-8", errors="replace")
+        bad = len(re.findall("\ufffd+", lenient)) - data.count("\ufffd".encode())  # bad sequences
+        multibyte = sum(1 for ch in lenient if ord(ch) > 127 and ch != "\ufffd")
+        if bad <= max(1, len(lenient) // 1000) and multibyte > bad:
+            text, enc = lenient, "utf-8"
+            warnings.append(f"ENCODING: {bad} invalid UTF-8 byte sequence(s) replaced with U+FFFD")
     if text is None:
         from charset_normalizer import from_bytes
 
