@@ -1,0 +1,569 @@
+"""DOCX → Document: body order kept (paragraphs and tables interleaved), structure from styles.
+
+* Headings from paragraph styles (``Heading N``, outline levels, ``Title``) with SECTION containers.
+* Lists from ``List Bullet/Number N`` styles and ``w:numPr``/``w:ilvl`` → nested LIST > LIST_ITEM.
+* Tables → TABLE > ROW > CELL with ``colspan`` (``w:gridSpan``) and ``rowspan`` (``w:vMerge``); merged
+  continuation cells are not repeated.
+* Headers and footers → PAGE_HEADER / PAGE_FOOTER on the FURNITURE layer; footnotes and endnotes
+  (read from their parts with a safe XML parser) → FOOTNOTE; hidden runs (``w:vanish``) → HIDDEN layer.
+* Provenance is a structural address: ``body/p[12]/r[3]``, ``body/tbl[1]/tr[2]/tc[3]/p[1]/r[1]``,
+  ``footnotes/footnote[2]/p[1]/r[2]`` (XPath-like, 1-based among same-named siblings).
+
+The package is pre-checked by :mod:`evidex.parse.ooxml` before python-docx opens it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from evidex.errors import MalformedError, MissingDependencyError
+from evidex.model import Document, Layer, NodeKind, Prov
+from evidex.parse.base import ParseContext
+from evidex.parse.builder import DocumentBuilder
+from evidex.parse.kv import match_kv
+from evidex.parse.ooxml import check_package, parse_xml
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+_OFF = ("0", "false", "off")
+_MAX_TABLE_DEPTH = 32
+
+
+def _w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def _local(el: Any) -> str:
+    tag = el.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _wval(el: Any, child: str, attr: str = "val") -> str | None:
+    c = el.find(_w(child)) if el is not None else None
+    if c is None:
+        return None
+    v = c.get(_w(attr))
+    return str(v) if v is not None else ""
+
+
+def _on(el: Any, child: str) -> bool:
+    v = _wval(el, child)
+    return v is not None and v.lower() not in _OFF
+
+
+@dataclass
+class _Style:
+    name: str = ""
+    based_on: str | None = None
+    outline: int | None = None
+    num_id: str | None = None
+    ilvl: int | None = None
+    hidden: bool = False
+
+
+@dataclass
+class _Para:
+    kind: str  # heading | title | list | para
+    level: int = 0
+    ordered: bool = False
+    hidden: bool = False
+
+
+@dataclass
+class _Piece:
+    text: str
+    prov: Prov | None
+    hidden: bool
+
+
+class _Walker:
+    def __init__(self, b: DocumentBuilder, styles: dict[str, _Style], numfmt: dict[tuple[str, int], str]) -> None:
+        self.b = b
+        self.styles = styles
+        self.numfmt = numfmt
+        self.sections: list[tuple[int, int]] = []  # (level, nid)
+        self.lists: list[tuple[int, int, int | None, bool]] = []  # (level, list nid, open item, ordered)
+        self.flat = False  # inside headers/footers/notes: no sections
+        self.note_mark = ""
+        self.table_depth = 0
+        self._cell_start = 0
+
+    # ------------------------------------------------------------------ styles
+    def _style(self, sid: str | None) -> _Style:
+        out = _Style()
+        seen = 0
+        while sid and sid in self.styles and seen < 16:
+            s = self.styles[sid]
+            out.name = out.name or s.name
+            out.outline = s.outline if out.outline is None else out.outline
+            if out.num_id is None:
+                out.num_id, out.ilvl = s.num_id, s.ilvl
+            out.hidden = out.hidden or s.hidden
+            sid, seen = s.based_on, seen + 1
+        return out
+
+    def classify(self, p: Any) -> _Para:
+        ppr = p.find(_w("pPr"))
+        st = self._style(_wval(ppr, "pStyle"))
+        name = st.name.lower()
+        hidden = st.hidden or (ppr is not None and _on(ppr.find(_w("rPr")), "vanish"))
+        m = re.fullmatch(r"heading\s*(\d)", name)
+        outline = _wval(ppr, "outlineLvl")
+        if m:
+            return _Para("heading", int(m.group(1)), hidden=hidden)
+        if name == "title":
+            return _Para("title", hidden=hidden)
+        if outline is not None and outline.isdigit() and int(outline) < 9:
+            return _Para("heading", int(outline) + 1, hidden=hidden)
+        if st.outline is not None and st.outline < 9:
+            return _Para("heading", st.outline + 1, hidden=hidden)
+        num_pr = ppr.find(_w("numPr")) if ppr is not None else None
+        num_id, ilvl = st.num_id, st.ilvl
+        if num_pr is not None:
+            num_id = _wval(num_pr, "numId") or num_id
+            lv = _wval(num_pr, "ilvl")
+            ilvl = int(lv) if lv and lv.isdigit() else ilvl
+        sm = re.fullmatch(r"list\s*(bullet|number|continue)?\s*(\d)?", name)
+        if num_id and num_id != "0":
+            lvl = (ilvl or 0) + 1
+            if sm and sm.group(2) and ilvl is None:
+                lvl = int(sm.group(2))
+            fmt = self.numfmt.get((num_id, lvl - 1), "")
+            ordered = "number" in name or (fmt not in ("", "bullet", "none"))
+            return _Para("list", min(lvl, 9), ordered, hidden)
+        if sm and sm.group(1) in ("bullet", "number"):
+            return _Para("list", int(sm.group(2) or 1), sm.group(1) == "number", hidden)
+        return _Para("para", hidden=hidden)
+
+    # ------------------------------------------------------------------ inline content
+    def pieces(self, p: Any, path: str) -> tuple[list[_Piece], list[tuple[Any, str]]]:
+        out: list[_Piece] = []
+        boxes: list[tuple[Any, str]] = []
+        self._inline(p, path, out, boxes)
+        return out, boxes
+
+    def _inline(self, el: Any, path: str, out: list[_Piece], boxes: list[tuple[Any, str]]) -> None:
+        counts: dict[str, int] = {}
+        for c in el:
+            name = _local(c)
+            if not name:
+                continue
+            counts[name] = counts.get(name, 0) + 1
+            cpath = f"{path}/{name}[{counts[name]}]"
+            if name == "r":
+                self._run(c, cpath, out, boxes)
+            elif name in ("hyperlink", "ins", "smartTag", "customXml", "fldSimple", "moveTo", "dir", "bdo"):
+                self._inline(c, cpath, out, boxes)
+            elif name == "sdt":
+                content = c.find(_w("sdtContent"))
+                if content is not None:
+                    self._inline(content, f"{cpath}/sdtContent", out, boxes)
+            elif name == "AlternateContent":
+                choice = c.find(f"{{{MC}}}Choice")
+                if choice is not None:
+                    self._inline(choice, f"{cpath}/Choice", out, boxes)
+
+    def _run(self, r: Any, path: str, out: list[_Piece], boxes: list[tuple[Any, str]]) -> None:
+        hidden = _on(r.find(_w("rPr")), "vanish")
+        parts: list[str] = []
+        for c in r:
+            name = _local(c)
+            if name == "t":
+                parts.append(c.text or "")
+            elif name in ("tab", "ptab"):
+                parts.append("\t")
+            elif name in ("br", "cr"):
+                parts.append("\n")
+            elif name == "noBreakHyphen":
+                parts.append("-")
+            elif name == "footnoteReference":
+                parts.append(f"[{c.get(_w('id'))}]")
+            elif name == "endnoteReference":
+                parts.append(f"[e{c.get(_w('id'))}]")
+            elif name in ("footnoteRef", "endnoteRef"):
+                parts.append(self.note_mark)
+            elif name in ("drawing", "pict", "object", "AlternateContent"):
+                for box in _text_boxes(c):
+                    boxes.append((box, f"{path}/txbx[{len(boxes) + 1}]"))
+        text = "".join(parts)
+        if text:
+            out.append(_Piece(text, Prov(part=path), hidden))
+
+    def emit(self, pieces: list[_Piece], a: int, z: int, node_hidden: bool) -> None:
+        """Append the characters ``[a, z)`` of the joined pieces, one anchor per run slice."""
+        pos = 0
+        for pc in pieces:
+            s, e = max(a, pos), min(z, pos + len(pc.text))
+            if s < e:
+                piece = pc.text[s - pos : e - pos]
+                if pc.hidden and not node_hidden:
+                    self.b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=pc.prov)
+                    self.b.text(piece, pc.prov)
+                    self.b.close()
+                else:
+                    self.b.text(piece, pc.prov)
+            pos += len(pc.text)
+
+    # ------------------------------------------------------------------ blocks
+    def blocks(self, el: Any, path: str, *, in_cell: bool = False) -> None:
+        counts: dict[str, int] = {}
+        for c in el:
+            name = _local(c)
+            if name not in ("p", "tbl", "sdt", "customXml"):
+                continue
+            counts[name] = counts.get(name, 0) + 1
+            cpath = f"{path}/{name}[{counts[name]}]"
+            if name == "p":
+                self.paragraph(c, cpath, in_cell=in_cell)
+            elif name == "tbl":
+                self.table(c, cpath, in_cell=in_cell)
+            elif name == "sdt":
+                content = c.find(_w("sdtContent"))
+                if content is not None:
+                    self.blocks(content, f"{cpath}/sdtContent", in_cell=in_cell)
+            else:
+                self.blocks(c, cpath, in_cell=in_cell)
+
+    def close_lists(self) -> None:
+        while self.lists:
+            _, lid, item, _o = self.lists.pop()
+            if item is not None:
+                self.b.close(item)
+            self.b.close(lid)
+
+    def close_sections(self, level: int = 0) -> None:
+        self.close_lists()
+        while self.sections and self.sections[-1][0] >= level:
+            self.b.close(self.sections.pop()[1])
+
+    def paragraph(self, p: Any, path: str, *, in_cell: bool = False) -> None:
+        info = self.classify(p)
+        pieces, boxes = self.pieces(p, path)
+        text = "".join(pc.text for pc in pieces)
+        a = len(text) - len(text.lstrip())
+        z = len(text.rstrip())
+        hidden = info.hidden or (bool(pieces) and all(pc.hidden for pc in pieces))
+        layer = Layer.HIDDEN if hidden else None
+        prov = Prov(part=path)
+        b = self.b
+        if a >= z:
+            pass
+        elif in_cell:
+            if b.pos > self._cell_start:
+                b.sep(" ")
+            if hidden:
+                b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=prov)
+                self.emit(pieces, a, z, True)
+                b.close()
+            else:
+                self.emit(pieces, a, z, False)
+        elif info.kind == "heading" and not self.flat:
+            self.close_sections(info.level)
+            b.ensure_break(2)
+            sid = b.open(NodeKind.SECTION, level=info.level, layer=layer, prov=prov)
+            self.sections.append((info.level, sid))
+            b.open(NodeKind.HEADING, level=info.level, layer=layer, prov=prov)
+            self.emit(pieces, a, z, hidden)
+            b.close()
+        elif info.kind in ("heading", "title"):
+            self.close_lists()
+            b.ensure_break(2)
+            kind = NodeKind.TITLE if info.kind == "title" else NodeKind.HEADING
+            b.open(kind, level=info.level or None, layer=layer, prov=prov)
+            self.emit(pieces, a, z, hidden)
+            b.close()
+        elif info.kind == "list":
+            self.list_item(info, pieces, a, z, hidden, prov)
+        else:
+            self.close_lists()
+            b.ensure_break(2)
+            kv = None if hidden or any(pc.hidden for pc in pieces) or "\n" in text[a:z] else match_kv(text[a:z])
+            if kv is not None:
+                b.open(NodeKind.KEY_VALUE, layer=layer, prov=prov)
+                b.open(NodeKind.KEY)
+                self.emit(pieces, a + kv.key_start, a + kv.key_end, False)
+                b.close()
+                self.emit(pieces, a + kv.key_end, a + kv.value_start, False)
+                b.open(NodeKind.VALUE)
+                self.emit(pieces, a + kv.value_start, a + kv.value_end, False)
+                b.close()
+                self.emit(pieces, a + kv.value_end, z, False)
+                b.close()
+            else:
+                b.open(NodeKind.PARAGRAPH, layer=layer, prov=prov)
+                self.emit(pieces, a, z, hidden)
+                b.close()
+        for box, bpath in boxes:
+            self.blocks(box, bpath, in_cell=in_cell)
+
+    def list_item(self, info: _Para, pieces: list[_Piece], a: int, z: int, hidden: bool, prov: Prov) -> None:
+        b = self.b
+        lv = info.level
+        while self.lists and (
+            self.lists[-1][0] > lv or (self.lists[-1][0] == lv and self.lists[-1][3] != info.ordered)
+        ):
+            _, lid, item, _o = self.lists.pop()
+            if item is not None:
+                b.close(item)
+            b.close(lid)
+        if self.lists and self.lists[-1][0] == lv:
+            _, lid, item, _o = self.lists[-1]
+            if item is not None:
+                b.close(item)
+            b.ensure_break(1)
+        else:
+            if self.lists:
+                b.ensure_break(1)
+            else:
+                b.ensure_break(2)
+            lid = b.open(NodeKind.LIST, level=lv, attrs={"ordered": info.ordered})
+            self.lists.append((lv, lid, None, info.ordered))
+        iid = b.open(NodeKind.LIST_ITEM, level=lv, layer=Layer.HIDDEN if hidden else None, prov=prov)
+        self.lists[-1] = (lv, lid, iid, info.ordered)
+        self.emit(pieces, a, z, hidden)
+
+    # ------------------------------------------------------------------ tables
+    def table(self, tbl: Any, path: str, *, in_cell: bool = False) -> None:
+        b = self.b
+        if in_cell:
+            if b.pos > self._cell_start:
+                b.sep(" ")
+        else:
+            self.close_lists()
+            b.ensure_break(2)
+        if not _has_text(tbl):
+            return
+        if self.table_depth >= _MAX_TABLE_DEPTH:
+            b.warn("DOCX: tables nested too deeply were flattened to text")
+            b.text(" ".join(t.strip() for t in tbl.itertext() if t.strip()), Prov(part=path))
+            return
+        self.table_depth += 1
+        b.open(NodeKind.TABLE, prov=Prov(part=path))
+        rows = [c for c in tbl if _local(c) == "tr"]
+        last_row = max((i for i, tr in enumerate(rows) if _has_text(tr)), default=-1)
+        origin: dict[int, list[int]] = {}  # grid column → [cell nid, rowspan]
+        for ri, tr in enumerate(rows):
+            if ri and ri <= last_row:
+                b.sep("\n")
+            rpath = f"{path}/tr[{ri + 1}]"
+            trpr = tr.find(_w("trPr"))
+            header = _on(trpr, "tblHeader") or (ri == 0 and len(rows) > 1)
+            b.open(NodeKind.ROW, prov=Prov(part=rpath), attrs={"row": ri})
+            before = _wval(trpr, "gridBefore")
+            col = int(before) if before and before.isdigit() else 0
+            first = True
+            tcs = [c for c in tr if _local(c) == "tc"]
+            last_cell = max((i for i, tc in enumerate(tcs) if _has_text(tc)), default=-1)
+            for ci, tc in enumerate(tcs):
+                tcpr = tc.find(_w("tcPr"))
+                gs = _wval(tcpr, "gridSpan")
+                span = max(1, int(gs)) if gs and gs.isdigit() else 1
+                vm = _wval(tcpr, "vMerge")
+                if vm is not None and vm != "restart" and col in origin:
+                    origin[col][1] += 1
+                    b.set_attr(origin[col][0], "rowspan", origin[col][1])
+                    if "".join(tc.itertext()).strip():
+                        b.warn("DOCX: text in a vertically merged continuation cell was skipped")
+                    col += span
+                    continue
+                if not first and ci <= last_cell:
+                    b.sep(" | ")
+                first = False
+                attrs: dict[str, Any] = {"row": ri, "col": col, "header": header}
+                if span > 1:
+                    attrs["colspan"] = span
+                cid = b.open(NodeKind.CELL, prov=Prov(part=f"{rpath}/tc[{ci + 1}]"), attrs=attrs)
+                if vm == "restart":
+                    origin[col] = [cid, 1]
+                else:
+                    origin.pop(col, None)
+                saved = self._cell_start
+                self._cell_start = b.pos
+                self.blocks(tc, f"{rpath}/tc[{ci + 1}]", in_cell=True)
+                self._cell_start = saved
+                b.close(cid)
+                col += span
+            b.close()
+        b.close()
+        self.table_depth -= 1
+
+
+def _has_text(el: Any) -> bool:
+    """Whether walking ``el`` will append any text (visible ``w:t`` text or note references)."""
+    for t in el.iter(_w("t"), _w("footnoteReference"), _w("endnoteReference")):
+        if _local(t) != "t" or (t.text and t.text.strip()):
+            return True
+    return False
+
+
+def _text_boxes(container: Any) -> list[Any]:
+    """Text-box contents under a drawing, once (``mc:Fallback`` copies and nested boxes excluded)."""
+    out: list[Any] = []
+    for t in container.iter(_w("txbxContent")):
+        skip = False
+        for a in t.iterancestors():
+            if a is container:
+                break
+            if _local(a) in ("Fallback", "txbxContent"):
+                skip = True
+                break
+        if not skip:
+            out.append(t)
+    return out
+
+
+def _styles(doc: Any) -> dict[str, _Style]:
+    out: dict[str, _Style] = {}
+    try:
+        root = doc.styles.element
+    except Exception:
+        return out
+    for s in root.iter(_w("style")):
+        sid = s.get(_w("styleId"))
+        if not sid:
+            continue
+        ppr = s.find(_w("pPr"))
+        ol = _wval(ppr, "outlineLvl")
+        num_pr = ppr.find(_w("numPr")) if ppr is not None else None
+        ilvl = _wval(num_pr, "ilvl") if num_pr is not None else None
+        out[sid] = _Style(
+            name=_wval(s, "name") or "",
+            based_on=_wval(s, "basedOn"),
+            outline=int(ol) if ol and ol.isdigit() else None,
+            num_id=_wval(num_pr, "numId") if num_pr is not None else None,
+            ilvl=int(ilvl) if ilvl and ilvl.isdigit() else None,
+            hidden=_on(s.find(_w("rPr")), "vanish"),
+        )
+    return out
+
+
+def _numbering(doc: Any) -> dict[tuple[str, int], str]:
+    out: dict[tuple[str, int], str] = {}
+    try:
+        root = doc.part.numbering_part.element
+    except Exception:
+        return out
+    abstract: dict[str, dict[int, str]] = {}
+    for an in root.iter(_w("abstractNum")):
+        levels: dict[int, str] = {}
+        for lvl in an.iter(_w("lvl")):
+            i = lvl.get(_w("ilvl"))
+            if i is not None and i.isdigit():
+                levels[int(i)] = _wval(lvl, "numFmt") or ""
+        abstract[an.get(_w("abstractNumId")) or ""] = levels
+    for num in root.iter(_w("num")):
+        nid = num.get(_w("numId")) or ""
+        for i, fmt in abstract.get(_wval(num, "abstractNumId") or "", {}).items():
+            out[(nid, i)] = fmt
+    return out
+
+
+class DocxParser:
+    name: ClassVar[str] = "docx"
+    media_type: ClassVar[str] = MEDIA_TYPE
+    extensions: ClassVar[tuple[str, ...]] = (".docx",)
+
+    def parse(self, data: bytes, ctx: ParseContext) -> Document:
+        pkg = check_package(
+            data,
+            ctx.limits,
+            kind="DOCX",
+            require=("word/document.xml",),
+            keep=("word/footnotes.xml", "word/endnotes.xml"),
+        )
+        try:
+            import docx
+        except ImportError:
+            raise MissingDependencyError(
+                "python-docx is not installed", hint="pip install 'evidex[formats]'"
+            ) from None
+        try:
+            d = docx.Document(io.BytesIO(data))
+        except Exception as e:
+            raise MalformedError(f"python-docx could not open the file: {type(e).__name__}: {e}") from None
+        b = ctx.builder(data, MEDIA_TYPE)
+        try:
+            cp = d.core_properties
+            for key in ("title", "author", "subject"):
+                v = getattr(cp, key, None)
+                if v:
+                    b.metadata[key] = str(v)
+        except Exception:
+            pass
+        w = _Walker(b, _styles(d), _numbering(d))
+        body = d.element.body
+        headers, footers = _header_parts(d, body)
+        w.flat = True
+        for pname, el in headers:
+            _furniture(w, NodeKind.PAGE_HEADER, pname, el)
+        w.flat = False
+        w.blocks(body, "body")
+        w.close_sections(0)
+        w.flat = True
+        for part, tag in (("word/footnotes.xml", "footnote"), ("word/endnotes.xml", "endnote")):
+            raw = pkg.kept.get(part)
+            if raw:
+                _notes(w, parse_xml(raw, part), tag)
+        for pname, el in footers:
+            _furniture(w, NodeKind.PAGE_FOOTER, pname, el)
+        if pkg.has("word/comments.xml"):
+            b.warn("DOCX: comments are not extracted")
+        return b.build()
+
+
+def _header_parts(d: Any, body: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    headers: list[tuple[str, Any]] = []
+    footers: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    related = d.part.related_parts
+    for sect in body.iter(_w("sectPr")):
+        for ref in sect:
+            name = _local(ref)
+            if name not in ("headerReference", "footerReference"):
+                continue
+            rid = ref.get(f"{{{R}}}id")
+            part = related.get(rid) if rid else None
+            if part is None:
+                continue
+            pname = str(part.partname).lstrip("/").removeprefix("word/").removesuffix(".xml")
+            if pname in seen:
+                continue
+            seen.add(pname)
+            el = part.element
+            if _has_text(el):
+                (headers if name == "headerReference" else footers).append((pname, el))
+    return headers, footers
+
+
+def _furniture(w: _Walker, kind: NodeKind, pname: str, el: Any) -> None:
+    w.b.ensure_break(2)
+    w.b.open(kind, layer=Layer.FURNITURE, prov=Prov(part=pname), attrs={"part": pname})
+    w.blocks(el, pname)
+    w.close_lists()
+    w.b.close()
+
+
+def _notes(w: _Walker, root: Any, tag: str) -> None:
+    k = 0
+    for note in root:
+        if _local(note) != tag:
+            continue
+        k += 1
+        if (note.get(_w("type")) or "normal") != "normal":
+            continue  # separators
+        nid = note.get(_w("id")) or str(k)
+        if not _has_text(note):
+            continue
+        w.note_mark = f"[{nid}]" if tag == "footnote" else f"[e{nid}]"
+        w.b.ensure_break(2)
+        path = f"{tag}s/{tag}[{k}]"
+        fid = w.b.open(NodeKind.FOOTNOTE, prov=Prov(part=path), attrs={"id": nid, "note": tag})
+        w._cell_start = w.b.pos
+        w.blocks(note, path, in_cell=True)
+        w.b.close(fid)
+    w.note_mark = ""

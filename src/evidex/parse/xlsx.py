@@ -1,0 +1,502 @@
+"""XLSX → Document: one SHEET per worksheet holding its TABLE(s), cells as Excel displays them.
+
+* Tables on a sheet: declared Excel tables (``ws.tables``) first, then connected components of non-empty
+  cells (8-neighbourhood; merged ranges count as filled; overlapping boxes merged). A lone cell (a title)
+  becomes a PARAGRAPH.
+* Cell text is the *displayed* value: cached formula results (``data_only``), rendered with the cell's
+  number format (dates, currency, percentages, thousands separators, decimals). Formulas are loaded too
+  when the workbook is small; a formula without a cached value shows the formula text (with a warning).
+* Merged cells: the value sits in the top-left CELL with ``rowspan``/``colspan``; covered cells are omitted.
+* Provenance: ``Prov(sheet_cell="Sheet1!C7")`` on every CELL node and as its anchor.
+* Hidden sheets, rows and columns → HIDDEN layer (kept, never dropped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from evidex.errors import LimitError, MalformedError, MissingDependencyError
+from evidex.model import Document, Layer, NodeKind, Prov
+from evidex.parse.base import ParseContext
+from evidex.parse.builder import DocumentBuilder
+from evidex.parse.ooxml import check_package
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FORMULA_CELLS = 200_000  # load a second time (formula text) only if there are formulas and below this size
+
+
+# ====================================================================== number formats
+def _split_sections(fmt: str) -> list[str]:
+    out, cur, q, esc = [], [], False, False
+    for ch in fmt:
+        if esc:
+            cur.append(ch)
+            esc = False
+        elif ch == "\\":
+            cur.append(ch)
+            esc = True
+        elif ch == '"':
+            q = not q
+            cur.append(ch)
+        elif ch == ";" and not q:
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _general(v: float) -> str:
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+        return str(int(v))
+    s = f"{v:.10g}"
+    if "e" in s:
+        m, e = s.split("e")
+        return f"{m}E{int(e):+03d}"
+    return s
+
+
+def _tokens(sec: str) -> list[tuple[str, str]]:
+    """Split a format section into ("lit", text) and ("code", text) tokens."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(sec):
+        ch = sec[i]
+        if ch == '"':
+            j = sec.find('"', i + 1)
+            j = len(sec) if j < 0 else j
+            out.append(("lit", sec[i + 1 : j]))
+            i = j + 1
+        elif ch == "\\" and i + 1 < len(sec):
+            out.append(("lit", sec[i + 1]))
+            i += 2
+        elif ch == "[":
+            j = sec.find("]", i)
+            j = len(sec) if j < 0 else j
+            inner = sec[i + 1 : j]
+            if inner.startswith("$"):
+                out.append(("lit", inner[1:].split("-")[0]))
+            i = j + 1
+        elif ch in "_*":  # padding / fill: render nothing
+            i += 2
+        else:
+            out.append(("code", ch))
+            i += 1
+    return out
+
+
+_NUM_CORE = re.compile(r"[0#?][0#?,]*(?:\.[0#?]*)?(?:[Ee][+-][0#]+)?|\.[0#?]+")
+
+
+def format_number(v: float, fmt: str | None) -> str:
+    """Render a number the way Excel displays it under ``fmt`` (the common cases; else General)."""
+    if not fmt or fmt.lower() == "general" or "/" in fmt:
+        return _general(v)
+    secs = _split_sections(fmt)
+    neg_sec = len(secs) >= 2 and v < 0
+    if v == 0 and len(secs) >= 3:
+        sec = secs[2]
+    elif neg_sec:
+        sec = secs[1]
+    else:
+        sec = secs[0]
+    x = abs(v) if neg_sec else v
+    toks = _tokens(sec)
+    code = "".join(t for k, t in toks if k == "code")
+    if code.strip().lower() == "general":
+        return ("-" if v < 0 and not neg_sec else "") + _general(abs(x))
+    if "@" in code and not re.search(r"[0#?]", code):
+        return _general(v)
+    m = _NUM_CORE.search(code)
+    if m is None:  # only literals, e.g. "-" for zero
+        return "".join(t for _, t in toks)
+    if "%" in code:
+        x *= 100
+    core = m.group(0)
+    sci = re.search(r"[Ee][+-]", core)
+    intpart, _, frac = (core[: sci.start()] if sci else core).partition(".")
+    dmin = frac.count("0")
+    dmax = dmin + frac.count("#") + frac.count("?")
+    if sci:
+        num = f"{abs(x):.{dmax}E}"
+        mant, exp = num.split("E")
+        num = f"{mant}E{exp[0]}{exp[1:].lstrip('0').rjust(len(core) - sci.end(), '0')}"
+    else:
+        num = f"{abs(x):{',' if ',' in intpart else ''}.{dmax}f}"
+        if dmax > dmin and "." in num:
+            keep = num.rstrip("0")
+            whole, _, dec = keep.partition(".")
+            dec = dec.ljust(dmin, "0")
+            num = f"{whole}.{dec}" if dec else whole
+        if intpart and "0" not in intpart and num.startswith("0."):
+            num = num[1:]
+    sign = "-" if x < 0 and not neg_sec and round(abs(x), dmax) != 0 else ""
+    # rebuild: literals before the core, the number, literals after
+    out: list[str] = []
+    pos = 0  # position in `code`
+    placed = False
+    for kind, t in toks:
+        if kind == "lit":
+            out.append(t)
+            continue
+        if m.start() <= pos < m.end():
+            if not placed:
+                out.append(num)
+                placed = True
+        else:
+            out.append(t)
+        pos += 1
+    return sign + "".join(out).strip()
+
+
+_DATE_TOKEN = re.compile(r"yyyy|yy|mmmmm|mmmm|mmm|mm|m|dddd|ddd|dd|d|hh|h|ss|s|am/pm|a/p|\.0+", re.I)
+
+
+def format_date(v: dt.date | dt.time, fmt: str | None) -> str:
+    """Render a date/time with an Excel date format (falls back to ISO 8601)."""
+    lits = _tokens(_split_sections(fmt)[0]) if fmt else []
+    code = "".join(t for k, t in lits if k == "code")
+    if not fmt or not re.search(r"[ymdhs]", code, re.I):
+        if isinstance(v, dt.datetime):
+            return v.date().isoformat() if v.time() == dt.time() else v.isoformat(sep=" ")
+        return v.isoformat()
+    d = v if isinstance(v, dt.date) else None
+    t = v.time() if isinstance(v, dt.datetime) else (v if isinstance(v, dt.time) else dt.time())
+    ampm = bool(re.search(r"am/pm|a/p", code, re.I))
+    # rebuild with literals in place: walk tokens, matching date tokens inside code runs
+    parts: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        s = "".join(run)
+        run.clear()
+        toks = list(_DATE_TOKEN.finditer(s))
+        last = 0
+        for i, mt in enumerate(toks):
+            parts.append(s[last : mt.start()])
+            last = mt.end()
+            tok = mt.group(0)
+            low = tok.lower()
+            prev = toks[i - 1].group(0).lower() if i else ""
+            nxt = toks[i + 1].group(0).lower() if i + 1 < len(toks) else ""
+            minute = low in ("m", "mm") and (prev.startswith("h") or nxt.startswith("s"))
+            parts.append(_date_part(low, d, t, ampm, minute))
+        parts.append(s[last:])
+
+    for kind, tx in lits:
+        if kind == "lit":
+            flush()
+            parts.append(tx)
+        else:
+            run.append(tx)
+    flush()
+    return "".join(parts).strip()
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December"]
+_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _date_part(tok: str, d: dt.date | None, t: dt.time, ampm: bool, minute: bool) -> str:
+    if tok in ("am/pm", "a/p"):
+        s = "AM" if t.hour < 12 else "PM"
+        return s if tok == "am/pm" else s[0]
+    if tok.startswith("h"):
+        h = t.hour % 12 or 12 if ampm else t.hour
+        return f"{h:02d}" if tok == "hh" else str(h)
+    if minute:
+        return f"{t.minute:02d}" if tok == "mm" else str(t.minute)
+    if tok.startswith("s"):
+        return f"{t.second:02d}" if tok == "ss" else str(t.second)
+    if tok.startswith("."):
+        return "." + f"{t.microsecond:06d}"[: len(tok) - 1]
+    if d is None:
+        return ""
+    if tok == "yyyy":
+        return f"{d.year:04d}"
+    if tok == "yy":
+        return f"{d.year % 100:02d}"
+    if tok.startswith("m"):
+        name = _MONTHS[d.month - 1]
+        return {"mmmmm": name[0], "mmmm": name, "mmm": name[:3], "mm": f"{d.month:02d}"}.get(tok, str(d.month))
+    if tok.startswith("d"):
+        day = _DAYS[d.weekday()]
+        return {"dddd": day, "ddd": day[:3], "dd": f"{d.day:02d}"}.get(tok, str(d.day))
+    return tok
+
+
+def display_value(v: Any, fmt: str | None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (dt.datetime, dt.date, dt.time)):
+        return format_date(v, fmt)
+    if isinstance(v, dt.timedelta):
+        secs = int(v.total_seconds())
+        return f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
+    if isinstance(v, (int, float)):
+        return format_number(v, fmt)
+    return str(getattr(v, "text", v))
+
+
+def value_type(v: Any, fmt: str | None) -> str:
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        return "date"
+    if isinstance(v, (int, float)):
+        f = fmt or ""
+        if "%" in f:
+            return "percent"
+        if re.search(r"[$€£¥₹]|\[\$", f):
+            return "currency"
+        return "number"
+    return "text"
+
+
+# ====================================================================== sheets → tables
+def _a1(col: int) -> str:
+    s = ""
+    while col:
+        col, r = divmod(col - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _qsheet(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_][\w.]*", name) else "'" + name.replace("'", "''") + "'"
+
+
+@dataclass
+class _Cell:
+    text: str
+    kind: str
+    raw: Any
+    fmt: str | None
+    formula: str | None = None
+
+
+Box = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col
+
+
+def _components(occupied: set[tuple[int, int]]) -> list[Box]:
+    seen: set[tuple[int, int]] = set()
+    boxes: list[Box] = []
+    for start in sorted(occupied):
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [start]
+        r0, c0, r1, c1 = start[0], start[1], start[0], start[1]
+        while stack:
+            r, c = stack.pop()
+            r0, c0, r1, c1 = min(r0, r), min(c0, c), max(r1, r), max(c1, c)
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    n = (r + dr, c + dc)
+                    if n in occupied and n not in seen:
+                        seen.add(n)
+                        stack.append(n)
+        boxes.append((r0, c0, r1, c1))
+    merged = True
+    while merged:  # merge overlapping bounding boxes
+        merged = False
+        out: list[Box] = []
+        for bx in boxes:
+            for i, o in enumerate(out):
+                if bx[0] <= o[2] and o[0] <= bx[2] and bx[1] <= o[3] and o[1] <= bx[3]:
+                    out[i] = (min(bx[0], o[0]), min(bx[1], o[1]), max(bx[2], o[2]), max(bx[3], o[3]))
+                    merged = True
+                    break
+            else:
+                out.append(bx)
+        boxes = out
+    return sorted(boxes)
+
+
+class XlsxParser:
+    name: ClassVar[str] = "xlsx"
+    media_type: ClassVar[str] = MEDIA_TYPE
+    extensions: ClassVar[tuple[str, ...]] = (".xlsx", ".xlsm")
+
+    def parse(self, data: bytes, ctx: ParseContext) -> Document:
+        pkg = check_package(data, ctx.limits, kind="XLSX", require=("xl/workbook.xml",))
+        try:
+            import openpyxl
+        except ImportError:
+            raise MissingDependencyError("openpyxl is not installed", hint="pip install 'evidex[formats]'") from None
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False, rich_text=False)
+            wbf = (
+                openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
+                if pkg.formulas > 0 and pkg.cells <= _FORMULA_CELLS
+                else None
+            )
+        except Exception as e:
+            raise MalformedError(f"openpyxl could not open the workbook: {type(e).__name__}: {e}") from None
+        b = ctx.builder(data, MEDIA_TYPE)
+        if wbf is None and pkg.formulas:
+            b.warn("XLSX: workbook too large to load formulas; showing cached values only")
+        total = 0
+        for i, ws in enumerate(wb.worksheets):
+            fws = wbf[ws.title] if wbf is not None and ws.title in wbf.sheetnames else None
+            total += _sheet(b, ws, fws, i, ctx.limits.max_sheet_cells - total)
+        return b.build()
+
+
+def _sheet(b: DocumentBuilder, ws: Any, fws: Any, index: int, budget: int) -> int:
+    name = str(ws.title)
+    q = _qsheet(name)
+    state = str(getattr(ws, "sheet_state", "visible") or "visible")
+    hidden = state != "visible"
+    raw_cells: dict[tuple[int, int], Any] = getattr(ws, "_cells", {})
+    if len(raw_cells) > budget:
+        raise LimitError(f"workbook has more than the limit of cells (sheet {name!r}: {len(raw_cells):,})")
+    fcells: dict[tuple[int, int], Any] = getattr(fws, "_cells", {}) if fws is not None else {}
+    cells: dict[tuple[int, int], _Cell] = {}
+    uncached = 0
+    for (r, c), cell in raw_cells.items():
+        v = cell.value
+        formula = None
+        fc = fcells.get((r, c))
+        if fc is not None:
+            fv = fc.value
+            fv = getattr(fv, "text", fv)
+            if isinstance(fv, str) and fv.startswith("="):
+                formula = fv
+        if v is None and formula is not None:
+            uncached += 1
+            cells[(r, c)] = _Cell(formula, "formula", formula, None, formula)
+            continue
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        fmt = cell.number_format
+        text = display_value(v, fmt).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+        cells[(r, c)] = _Cell(text, value_type(v, fmt), v, fmt, formula)
+    if uncached:
+        b.warn(f"XLSX: {uncached} formula cell(s) on {name!r} have no cached value; showing the formula text")
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    covered: set[tuple[int, int]] = set()
+    occupied = set(cells)
+    for rng in ws.merged_cells.ranges:
+        r0, c0, r1, c1 = rng.min_row, rng.min_col, rng.max_row, rng.max_col
+        spans[(r0, c0)] = (r1 - r0 + 1, c1 - c0 + 1)
+        if (r1 - r0 + 1) * (c1 - c0 + 1) > 100_000:
+            continue
+        for r in range(r0, r1 + 1):
+            for c in range(c0, c1 + 1):
+                if (r, c) != (r0, c0):
+                    covered.add((r, c))
+                    if (r0, c0) in cells:
+                        occupied.add((r, c))
+    hidden_rows = {r for r, d in ws.row_dimensions.items() if getattr(d, "hidden", False)}
+    hidden_cols: set[int] = set()
+    for d in ws.column_dimensions.values():
+        if getattr(d, "hidden", False) and d.min and d.max:
+            hidden_cols.update(range(int(d.min), min(int(d.max), 16384) + 1))
+
+    from openpyxl.utils import range_boundaries
+
+    regions: list[tuple[Box, str | None, int]] = []
+    for tname, tbl in getattr(ws, "tables", {}).items():
+        ref = tbl.ref if hasattr(tbl, "ref") else str(tbl)
+        c0, r0, c1, r1 = range_boundaries(ref)
+        regions.append(((r0, c0, r1, c1), str(tname), int(getattr(tbl, "headerRowCount", 1) or 0)))
+        occupied = {p for p in occupied if not (r0 <= p[0] <= r1 and c0 <= p[1] <= c1)}
+    regions.extend((bx, None, -1) for bx in _components(occupied))
+    regions.sort(key=lambda t: (t[0][0], t[0][1]))
+
+    b.ensure_break(2)
+    sid = b.open(
+        NodeKind.SHEET,
+        layer=Layer.HIDDEN if hidden else None,
+        prov=Prov(sheet_cell=q),
+        attrs={"name": name, "index": index, "hidden": hidden, "state": state},
+    )
+    b.leaf(NodeKind.HEADING, name, level=1, prov=Prov(sheet_cell=q))
+    for box, tname, header_rows in regions:
+        _region(b, q, box, tname, header_rows, cells, spans, covered, hidden_rows, hidden_cols)
+    b.close(sid)
+    return len(raw_cells)
+
+
+def _region(
+    b: DocumentBuilder,
+    q: str,
+    box: Box,
+    tname: str | None,
+    header_rows: int,
+    cells: dict[tuple[int, int], _Cell],
+    spans: dict[tuple[int, int], tuple[int, int]],
+    covered: set[tuple[int, int]],
+    hidden_rows: set[int],
+    hidden_cols: set[int],
+) -> None:
+    r0, c0, r1, c1 = box
+    b.ensure_break(2)
+    filled = [(r0, c) for c in range(c0, c1 + 1) if (r0, c) in cells] if r0 == r1 else []
+    if tname is None and r0 == r1 and len(filled) == 1:  # a lone value (a title): a paragraph
+        pos = filled[0]
+        lone = cells[pos]
+        layer = Layer.HIDDEN if pos[0] in hidden_rows or pos[1] in hidden_cols else None
+        a1 = f"{_a1(pos[1])}{pos[0]}"
+        b.leaf(NodeKind.PARAGRAPH, lone.text, layer=layer, prov=Prov(sheet_cell=f"{q}!{a1}"), anchor=True,
+               attrs={"ref": a1, "type": lone.kind})
+        return
+    ref = f"{_a1(c0)}{r0}:{_a1(c1)}{r1}"
+    attrs: dict[str, Any] = {"ref": ref}
+    if tname:
+        attrs["name"] = tname
+    rows = [r for r in range(r0, r1 + 1) if any((r, c) in cells for c in range(c0, c1 + 1))]
+    if header_rows < 0:  # guess: a first row of labels over a body that is not all labels
+        first = [cells[(rows[0], c)] for c in range(c0, c1 + 1) if (rows[0], c) in cells] if rows else []
+        header_rows = int(
+            len(rows) > 1 and bool(first) and all(x.kind == "text" for x in first)
+        )
+    b.open(NodeKind.TABLE, prov=Prov(sheet_cell=f"{q}!{ref}"), attrs=attrs)
+    for ri, r in enumerate(rows):
+        if ri:
+            b.sep("\n")
+        b.open(
+            NodeKind.ROW,
+            layer=Layer.HIDDEN if r in hidden_rows else None,
+            prov=Prov(sheet_cell=f"{q}!{r}:{r}"),
+            attrs={"row": ri, "sheet_row": r},
+        )
+        last = max(c for c in range(c0, c1 + 1) if (r, c) in cells)
+        first_cell = True
+        for c in range(c0, last + 1):
+            if (r, c) in covered:
+                continue
+            if not first_cell:
+                b.sep(" | ")
+            first_cell = False
+            cell = cells.get((r, c))
+            a1 = f"{_a1(c)}{r}"
+            cattrs: dict[str, Any] = {"row": ri, "col": c - c0, "ref": a1, "header": ri < header_rows}
+            if cell is not None:
+                cattrs["type"] = cell.kind
+                if cell.fmt and cell.fmt != "General":
+                    cattrs["number_format"] = cell.fmt
+                if cell.formula:
+                    cattrs["formula"] = cell.formula
+            if (r, c) in spans:
+                rs, cs = spans[(r, c)]
+                if rs > 1:
+                    cattrs["rowspan"] = rs
+                if cs > 1:
+                    cattrs["colspan"] = cs
+            layer = Layer.HIDDEN if c in hidden_cols and r not in hidden_rows else None
+            b.leaf(NodeKind.CELL, cell.text if cell else "", layer=layer, prov=Prov(sheet_cell=f"{q}!{a1}"),
+                   anchor=True, attrs=cattrs)
+        b.close()
+    b.close()
