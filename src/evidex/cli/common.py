@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -10,7 +11,8 @@ from rich.markup import escape
 
 from evidex.errors import EvidexError
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped output (CI logs, files) gets a wide fixed width instead of 80 columns, so tables stay readable.
+console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
 
 EXIT_CODES = """Exit codes:

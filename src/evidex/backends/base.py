@@ -1,0 +1,101 @@
+"""The backend protocol: one batch method plus declared capabilities and typed options.
+
+A backend never sees documents, schemas or spans — only chat requests — so pipeline logic stays in
+:mod:`evidex.extract`. Backends are chosen by registered name (entry points ``evidex.backends``), never by
+sniffing model names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evidex import registry
+from evidex.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    json_schema: bool = False  # output constrained to a JSON Schema
+    grammar: bool = False  # output constrained by a GBNF grammar
+    logprobs: bool = False
+    max_context: int = 4096  # tokens
+    max_output: int = 1024
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: tuple[Message, ...]
+    json_schema: Mapping[str, Any] | None = None
+    grammar: str | None = None  # GBNF; used only when the backend declares ``grammar``
+    max_tokens: int = 512
+    temperature: float = 0.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = 0
+    logprobs: int | None = None  # ask for the top-N alternatives of each generated token
+    tag: str = ""  # free text for logs/diagnostics (e.g. "doc1/chunk3")
+
+
+@dataclass(frozen=True)
+class Response:
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    finish_reason: str = "stop"  # "stop" | "length"
+    model: str = ""
+    # per generated token: {token_text: logprob} for the top alternatives (when requested and supported)
+    top_logprobs: tuple[Mapping[str, float], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
+
+
+class Options(BaseModel):
+    """Base for typed backend options: unknown keys are errors at load time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: ClassVar[str]
+    capabilities: Capabilities
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        """Run a batch of requests. Raise :class:`evidex.errors.BackendError` subclasses on failure."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def load_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
+    """Instantiate a registered backend with validated options."""
+    cls = registry.backends.get(name)
+    opts_cls: type[Options] = getattr(cls, "Options", Options)
+    try:
+        opts = opts_cls(**dict(options or {}))
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"invalid options for backend {name!r}: {problems}",
+                          hint=f"allowed: {', '.join(opts_cls.model_fields)}") from None
+    backend: Backend = cls(opts)
+    return backend
+
+
+def approx_tokens(text: str) -> int:
+    """Cheap token estimate (~4 chars per token for English) for backends without a tokenizer."""
+    return max(1, (len(text) + 3) // 4)

@@ -1,0 +1,210 @@
+"""``evidex extract PATHS --schema S`` — schema-driven extraction with evidence for every value."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evidex.cli.common import console, err_console, expand_paths
+from evidex.errors import ConfigError
+from evidex.extract import ExtractOptions
+from evidex.model import Document, Grounding, Result
+from evidex.parse import Limits
+from evidex.pipeline import Pipeline, RunStats, load_schema
+
+
+class BackendName(StrEnum):
+    llamacpp = "llamacpp"
+    openai = "openai"
+    none = "none"
+
+
+class ModeName(StrEnum):
+    auto = "auto"
+    choice = "choice"
+    generate = "generate"
+    rules = "rules"
+
+
+_STATUS_STYLE = {"exact": "green", "normalized": "cyan", "fuzzy": "yellow", "inferred": "magenta", "ungrounded": "red"}
+
+
+def _backend_options(backend: BackendName, model: str | None, base_url: str | None, api_key_env: str | None,
+                     threads: int | None, ctx: int | None) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if backend is BackendName.llamacpp:
+        if model:
+            opts["model_path"] = model
+        if threads:
+            opts["n_threads"] = threads
+        if ctx:
+            opts["n_ctx"] = ctx
+    elif backend is BackendName.openai:
+        if base_url:
+            opts["base_url"] = base_url
+        if model:
+            opts["model"] = model
+        if api_key_env:
+            opts["api_key_env"] = api_key_env
+    return opts
+
+
+def _short(s: str, n: int = 60) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _where(doc: Document, r: Any) -> str:
+    if not r.evidence:
+        return ""
+    anchors = doc.locate(r.evidence[0])
+    if not anchors:
+        return ""
+    p = anchors[0].prov
+    if p.sheet_cell:
+        return p.sheet_cell
+    if p.page is not None:
+        return f"p{p.page}" + (f" [{', '.join(f'{v:.0f}' for v in p.bbox.to_list())}]" if p.bbox else "")
+    if p.mime_part:
+        return f"part {p.mime_part}"
+    if p.dom_path:
+        return _short(p.dom_path, 40)
+    if p.line is not None:
+        return f"line {p.line}"
+    return ""
+
+
+def print_result(path: str, doc: Document | None, res: Result) -> None:
+    if res.error is not None:
+        console.print(f"[red]✗ {escape(path)}[/] [{res.error.get('code')}] {escape(str(res.error.get('message')))}")
+        return
+    assert doc is not None
+    t = Table(title=f"{escape(path)}", title_justify="left", show_lines=False, expand=False)
+    t.add_column("field", style="bold")
+    t.add_column("value")
+    t.add_column("grounding")
+    t.add_column("conf", justify="right")
+    t.add_column("evidence")
+    t.add_column("where", style="dim")
+    for x in res.extractions:
+        quote = " … ".join(doc.text[s.start : s.end] for s in x.evidence)
+        st = x.grounding.value
+        value = json.dumps(x.value, default=str, ensure_ascii=False) if not isinstance(x.value, str) else x.value
+        t.add_row(x.path, escape(_short(value, 40)), f"[{_STATUS_STYLE.get(st, 'white')}]{st}[/]", f"{x.confidence:.2f}",
+                  escape(_short(quote, 50)), escape(_where(doc, x)))
+    for lab in res.labels:
+        t.add_row(f"label:{lab.name}", escape(lab.value), "inferred", f"{lab.confidence:.2f}", "", "")
+    if res.entities:
+        t.add_row("entities", escape(_short(", ".join(f"{e.text} ({e.type})" for e in res.entities), 80)), "exact", "", "", "")
+    console.print(t)
+    missing = res.diagnostics.get("missing_required")
+    if missing:
+        console.print(f"  [yellow]missing required: {', '.join(map(str, missing))}[/]")
+
+
+def extract_command(
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories (directories are searched recursively).", show_default=False)],
+    schema: Annotated[Path, typer.Option("--schema", "-s", help="Schema file (YAML, or JSON / JSON Schema).")],
+    backend: Annotated[BackendName, typer.Option(help="llamacpp: embedded offline model; openai: any OpenAI-compatible server; none: rules only.")] = BackendName.llamacpp,
+    model: Annotated[str | None, typer.Option(help="GGUF path (llamacpp) or model name (openai). Default: the embedded Gemma 3 270M.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1.")] = None,
+    api_key_env: Annotated[str | None, typer.Option(help="Environment variable holding the API key (default OPENAI_API_KEY).")] = None,
+    mode: Annotated[ModeName, typer.Option(help="choice: model picks among grounded candidates; generate: model writes JSON, then grounded; rules: no model.")] = ModeName.auto,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSONL records here (one per document).")] = None,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Also write a flat CSV table.")] = None,
+    parquet: Annotated[Path | None, typer.Option("--parquet", help="Also write a Parquet table.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report with evidence highlighted.")] = None,
+    keep_ungrounded: Annotated[bool, typer.Option(help="Keep values with no support in the text (marked ungrounded).")] = False,
+    threads: Annotated[int | None, typer.Option(help="CPU threads for the embedded model.")] = None,
+    ctx: Annotated[int | None, typer.Option(help="Context window (tokens) for the embedded model.")] = None,
+    isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
+) -> None:
+    """Extract schema fields from documents; every value comes with evidence spans and a grounding status.
+
+    Examples:
+
+      evidex extract examples/ --schema examples/schemas/invoice.yaml
+
+      evidex extract scans/ -s schema.yaml -o out.jsonl --csv out.csv --html report.html
+
+      evidex extract docs/ -s schema.yaml --backend openai --base-url http://127.0.0.1:8080/v1 --model local
+    """
+    sch = load_schema(schema)
+    files = expand_paths(paths, recursive=True)
+    if not files:
+        raise ConfigError("no input files", hint="pass files or a directory")
+    options = ExtractOptions(mode=mode.value, keep_ungrounded=keep_ungrounded)
+    be = None if backend is BackendName.none else backend.value
+    if be is None and mode not in (ModeName.auto, ModeName.rules):
+        raise ConfigError(f"--mode {mode.value} needs a backend", hint="use --backend llamacpp or openai")
+    if be is None:
+        options = ExtractOptions(mode="rules", keep_ungrounded=keep_ungrounded)
+    with err_console.status("loading model…" if be == "llamacpp" else "starting…"):
+        pipe = Pipeline.create(sch, be, _backend_options(backend, model, base_url, api_key_env, threads, ctx), options,
+                               limits=Limits(), isolate=isolate)
+    stats = RunStats()
+    records: list[tuple[Document | None, Result]] = []
+    out_f = output.open("w", encoding="utf-8") if output else None
+    try:
+        from evidex.output.jsonl import record_to_dict
+
+        with Progress(TextColumn("[bold]extract[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal) as prog:
+            task = prog.add_task("", total=len(files))
+            for path, doc, res in pipe.run(files):
+                stats.add(res)
+                records.append((doc, res))
+                if out_f is not None:
+                    out_f.write(json.dumps(record_to_dict(doc, res), ensure_ascii=False, default=str) + "\n")
+                    out_f.flush()
+                if res.error is not None:
+                    err_console.print(f"[red]✗[/] {escape(path)}: [{res.error.get('code')}] {escape(str(res.error.get('message')))}")
+                if not quiet:
+                    print_result(path, doc, res)
+                prog.update(task, advance=1, description=escape(os.path.basename(path)))
+    finally:
+        if out_f is not None:
+            out_f.close()
+        pipe.close()
+    if csv is not None:
+        from evidex.output.tables import write_csv
+
+        write_csv(records, csv)
+    if parquet is not None:
+        from evidex.output.tables import write_parquet
+
+        write_parquet(records, parquet)
+    if html is not None:
+        from evidex.output.html_report import write_html_report
+
+        write_html_report(records, html, title=f"evidex · {sch.name}")
+    _summary(records, stats)
+    sys.stdout.flush()
+    if stats.failed:
+        raise typer.Exit(1)
+
+
+def _summary(records: list[tuple[Document | None, Result]], stats: RunStats) -> None:
+    t = Table(title="summary", title_justify="left")
+    for col in ("documents", "failed", "values", "grounded", "LLM calls", "tokens in", "tokens out", "seconds", "s/doc"):
+        t.add_column(col, justify="right")
+    values = sum(len(r.extractions) for _, r in records)
+    grounded = sum(1 for _, r in records for x in r.extractions if x.grounding is not Grounding.UNGROUNDED)
+    u = stats.usage
+    t.add_row(str(stats.documents), str(stats.failed), str(values), str(grounded), str(u.calls), f"{u.tokens_in:,}",
+              f"{u.tokens_out:,}", f"{u.seconds:.1f}", f"{u.seconds / max(1, stats.documents):.2f}")
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract", no_args_is_help=True)(extract_command)

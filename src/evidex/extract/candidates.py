@@ -1,0 +1,243 @@
+"""Candidate values from a document's structure and typed patterns — grounded by construction.
+
+A tiny local model is bad at copying text but decent at choosing. So the default engine first proposes
+candidates, each an exact span of ``Document.text`` with a *label* (the key of a key–value pair, the column
+header of a cell, the words just before a pattern), then ranks them per field with a cheap prior and lets
+the model choose among the best few by letter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from evidex.ground.dates import find_dates
+from evidex.model import Document, Layer, Node, NodeKind, Span
+
+# money / number tokens: currency symbol or code (optional), digits with separators, optional code after
+_AMOUNT = re.compile(
+    r"(?<![\w.,])(?:(?:[$€£¥₹]|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|MYR|RM|SGD|INR|CNY|US\$)\s?)\s?)?"
+    r"-?\(?\d{1,3}(?:[,.' \u202f]\d{3})*(?:[.,]\d{1,2})?\)?(?:\s?(?:[€£$]|USD|EUR|GBP|MYR|CHF))?(?![\w])"
+    r"|(?<![\w.,])(?:[$€£¥₹]|(?:USD|EUR|GBP|MYR|RM|SGD)\s?)\s?-?\d+(?:[.,]\d{1,2})?(?![\w])"
+    r"|(?<![\w.,])-?\d+[.,]\d{2}(?![\w])"
+)
+_IDENT = re.compile(r"(?<![\w-])(?=[A-Z0-9/#-]*\d)(?=[A-Z0-9/#-]*[A-Z])[A-Z0-9][A-Z0-9/#-]{3,30}(?![\w-])")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PERCENT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s?%")
+_LABEL_TAIL = re.compile(r"([^\W\d_][\w .'/&()#-]{0,40}?)\s*[:#]?\s*$")
+_WORDS = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    span: Span
+    text: str
+    source: str  # kv | cell | date | amount | ident | email | percent | line | heading | paragraph
+    label: str = ""  # key, column header or left context
+    tags: frozenset[str] = frozenset()  # date, amount, integer, ident, email, text
+    node: int | None = None  # structure node it came from
+    position: float = 0.0  # 0 = start of document, 1 = end
+    layer: Layer = Layer.BODY
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def display(self, limit: int = 90) -> str:
+        t = " ".join(self.text.split())
+        if len(t) > limit:
+            t = t[: limit - 1] + "…"
+        return f"{self.label}: {t}" if self.label else t
+
+
+def words(s: str) -> list[str]:
+    return [w.lower() for w in _WORDS.findall(s)]
+
+
+class CandidateSet:
+    """All candidates of one document, de-duplicated by span."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.items: list[Candidate] = []
+        self._by_span: dict[tuple[int, int], int] = {}
+
+    def add(self, span: Span, source: str, *, label: str = "", tags: Iterable[str] = (), node: int | None = None,
+            layer: Layer = Layer.BODY) -> Candidate | None:
+        text = self.doc.text[span.start : span.end]
+        # trim whitespace so candidate spans quote exactly the value
+        lead = len(text) - len(text.lstrip())
+        trail = len(text) - len(text.rstrip())
+        if lead or trail:
+            span = Span(span.start + lead, span.end - trail)
+            text = text.strip()
+        if not text or len(text) > 400:
+            return None
+        key = (span.start, span.end)
+        if key in self._by_span:
+            old = self.items[self._by_span[key]]
+            merged_tags = old.tags | frozenset(tags)
+            new_label = old.label or label
+            self.items[self._by_span[key]] = Candidate(old.id, old.span, old.text, old.source, new_label, merged_tags,
+                                                       old.node if old.node is not None else node, old.position, old.layer)
+            return self.items[self._by_span[key]]
+        n = max(1, len(self.doc.text))
+        c = Candidate(len(self.items), span, text, source, " ".join(label.split())[:60], frozenset(tags), node,
+                      span.start / n, layer)
+        self._by_span[key] = c.id
+        self.items.append(c)
+        return c
+
+
+def _left_label(text: str, start: int) -> str:
+    """The words just before ``start`` on the same line (e.g. 'Total due' in 'Total due: £692.40')."""
+    line_start = text.rfind("\n", 0, start) + 1
+    left = text[max(line_start, start - 60) : start]
+    if start - 60 > line_start and " " in left:
+        left = left[left.index(" ") + 1 :]  # drop a word cut by the window
+    left = " ".join(left.split(" ")[-6:])
+    m = _LABEL_TAIL.search(left)
+    if not m:
+        # the previous line, when this line holds only the value (labels above values in receipts)
+        prev_end = line_start - 1
+        if prev_end > 0 and not text[line_start:start].strip():
+            prev_start = text.rfind("\n", 0, prev_end) + 1
+            prev = text[prev_start:prev_end].strip()
+            if 0 < len(prev) <= 40 and not any(ch.isdigit() for ch in prev):
+                return prev.rstrip(":")
+        return ""
+    return m.group(1).strip().rstrip(":")
+
+
+def _cell_context(doc: Document, cell: Node) -> tuple[str, str]:
+    """(column header, row label) for a table cell."""
+    if cell.parent is None:
+        return "", ""
+    row = doc.nodes[cell.parent]
+    if row.parent is None:
+        return "", ""
+    table = doc.nodes[row.parent]
+    col = cell.attrs.get("col", row.children.index(cell.id))
+    rows = [doc.nodes[r] for r in table.children if doc.nodes[r].kind is NodeKind.ROW]
+    header = ""
+    if rows and rows[0].id != row.id:
+        first = rows[0].children
+        if isinstance(col, int) and col < len(first):
+            header = doc.node_text(first[col])
+    row_label = doc.node_text(row.children[0]) if row.children and row.children[0] != cell.id else ""
+    return header, row_label
+
+
+def _two_col_table(doc: Document, row: Node) -> bool:
+    if row.parent is None:
+        return False
+    table = doc.nodes[row.parent]
+    return all(len(doc.nodes[r].children) == 2 for r in table.children if doc.nodes[r].kind is NodeKind.ROW)
+
+
+def _section_heading(doc: Document, n: Node) -> str:
+    """The heading of the innermost section holding ``n`` when it is short (e.g. 'Bill to')."""
+    for a in doc.ancestors(n):
+        if a.kind is NodeKind.SECTION and a.children:
+            h = doc.nodes[a.children[0]]
+            if h.kind is NodeKind.HEADING and h.id != n.id:
+                t = doc.node_text(h)
+                return t if len(t) <= 40 else ""
+            return ""
+    return ""
+
+
+def build_candidates(doc: Document, *, include_furniture: bool = True) -> CandidateSet:
+    cs = CandidateSet(doc)
+    text = doc.text
+    hidden: list[Span] = [n.span for n in doc.nodes if n.layer is Layer.HIDDEN]
+    furniture: list[Span] = [n.span for n in doc.nodes if n.layer is Layer.FURNITURE]
+
+    def layer_at(s: Span) -> Layer:
+        if any(h.contains(s) for h in hidden):
+            return Layer.HIDDEN
+        if any(f.contains(s) for f in furniture):
+            return Layer.FURNITURE
+        return Layer.BODY
+
+    # 1. structure: key–value pairs, table cells, short lines
+    for n in doc.nodes:
+        if n.layer is Layer.HIDDEN or (n.layer is Layer.FURNITURE and not include_furniture):
+            continue
+        if n.kind is NodeKind.KEY_VALUE:
+            kids = [doc.nodes[c] for c in n.children]
+            key = next((k for k in kids if k.kind is NodeKind.KEY), None)
+            val = next((k for k in kids if k.kind is NodeKind.VALUE), None)
+            if key is not None and val is not None and not val.span.empty:
+                cs.add(val.span, "kv", label=doc.node_text(key), tags={"text"}, node=val.id, layer=n.layer)
+        elif n.kind is NodeKind.CELL and not n.span.empty:
+            header, row_label = _cell_context(doc, n)
+            is_header = bool(n.attrs.get("header"))
+            if is_header:
+                continue
+            label = header if header and row_label == "" else (f"{row_label} / {header}" if header else row_label)
+            # a two-column table is a key–value list: column 0 holds keys, column 1 values
+            row = doc.nodes[n.parent] if n.parent is not None else None
+            if row is not None and len(row.children) == 2 and _two_col_table(doc, row):
+                if n.attrs.get("col", row.children.index(n.id)) == 0:
+                    continue
+                label = row_label
+            cs.add(n.span, "cell", label=label, tags={"text"}, node=n.id, layer=n.layer)
+        elif n.kind in (NodeKind.HEADING, NodeKind.TITLE):
+            cs.add(n.span, "heading", tags={"text"}, node=n.id, layer=n.layer)
+        elif n.kind in (NodeKind.PARAGRAPH, NodeKind.LIST_ITEM, NodeKind.TEXT, NodeKind.LINE):
+            body = doc.node_text(n)
+            heading = _section_heading(doc, n)
+            if len(body) <= 160 and body.count("\n") <= 5:
+                cs.add(n.span, "paragraph", label=heading, tags={"text"}, node=n.id, layer=n.layer)
+            # each short line of a block (addresses, names, receipt lines)
+            pos = n.span.start
+            for line in body.split("\n"):
+                s = Span(pos, pos + len(line))
+                pos += len(line) + 1
+                if 2 <= len(line.strip()) <= 120:
+                    cs.add(s, "line", label=heading, tags={"text"}, node=n.id, layer=n.layer)
+
+    # 2. typed patterns anywhere in the text (skipping hidden text)
+    for d in find_dates(text):
+        s = Span(d.start, d.end)
+        lay = layer_at(s)
+        if lay is not Layer.HIDDEN:
+            cs.add(s, "date", label=_left_label(text, d.start), tags={"date"}, layer=lay)
+    date_hulls = [Span(d.start, d.end) for d in find_dates(text)]
+    for rx, tag in ((_AMOUNT, "amount"), (_IDENT, "ident"), (_EMAIL, "email"), (_PERCENT, "percent")):
+        for m in rx.finditer(text):
+            s = Span(m.start(), m.end())
+            lay = layer_at(s)
+            if lay is Layer.HIDDEN or any(d.overlaps(s) for d in date_hulls):
+                continue
+            tags = {tag}
+            if tag == "amount" and re.fullmatch(r"\d+", m.group().strip()):
+                tags.add("integer")
+            cs.add(s, tag, label=_left_label(text, m.start()), tags=tags, layer=lay)
+    # tag structural candidates whose text is itself a date / amount
+    date_spans = {(d.start, d.end) for d in date_hulls}
+    for i, c in enumerate(cs.items):
+        extra: set[str] = set()
+        if (c.span.start, c.span.end) in date_spans:
+            extra.add("date")
+        if _AMOUNT.fullmatch(c.text):
+            extra.add("amount")
+            if c.text.isdigit():
+                extra.add("integer")
+        if _IDENT.fullmatch(c.text):
+            extra.add("ident")
+        if extra - c.tags:
+            cs.items[i] = Candidate(c.id, c.span, c.text, c.source, c.label, c.tags | extra, c.node, c.position, c.layer)
+    return cs
+
+
+def unique_texts(cands: Sequence[Candidate]) -> list[Candidate]:
+    """Keep the first candidate of each distinct text (e.g. an amount found as a cell and as a pattern)."""
+    seen: set[str] = set()
+    out = []
+    for c in cands:
+        k = " ".join(c.text.lower().split())
+        if k not in seen:
+            seen.add(k)
+            out.append(c)
+    return out

@@ -1,0 +1,152 @@
+"""Choice engine: candidates from the document, the model picks among the top few by letter.
+
+Values are grounded by construction (a candidate *is* a span of ``Document.text``). The model sees the
+selected document context once (a shared prompt prefix, so backends that cache prefixes evaluate it once)
+and then one short question per field; with logprobs, one forward pass gives a distribution over options.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from evidex.backends import Backend, Message, Request, Response
+from evidex.extract import prompts
+from evidex.extract.candidates import Candidate
+from evidex.extract.prior import FieldQuery, rank
+from evidex.model import Field
+
+NONE_PRIOR = 0.2  # prior mass of "not stated"; a candidate must beat it
+
+
+@dataclass(frozen=True)
+class Choice:
+    field: Field
+    candidate: Candidate | None
+    score: float  # combined prior + model
+    model_prob: float | None
+    prior: float
+    options: tuple[tuple[Candidate, float], ...]
+    extra: tuple[tuple[Candidate, float], ...] = ()  # further accepted values for list fields
+
+
+def grammar_for(letters: str) -> str:
+    return "root ::= " + " | ".join(f'"{ch}"' for ch in letters)
+
+
+def _letter_probs(resp: Response, letters: str) -> dict[str, float] | None:
+    """Distribution over allowed letters from the first token's top logprobs (None if unavailable)."""
+    if resp.top_logprobs:
+        first = resp.top_logprobs[0]
+        mass: dict[str, float] = {}
+        for tok, lp in first.items():
+            t = tok.strip().strip(").").strip().upper()
+            if len(t) == 1 and t in letters:
+                mass[t] = mass.get(t, 0.0) + math.exp(lp)
+        total = sum(mass.values())
+        if total > 0:
+            return {ch: mass.get(ch, 0.0) / total for ch in letters}
+    t = resp.text.strip().strip(").").strip().upper()[:1]
+    if t and t in letters:
+        return {ch: (0.7 if ch == t else 0.3 / max(1, len(letters) - 1)) for ch in letters}
+    return None
+
+
+def _calibrate(dists: list[Mapping[str, float] | None]) -> list[Mapping[str, float] | None]:
+    """Contextual calibration: divide out the model's average preference for each option label.
+
+    Small models favour the first option whatever it says; averaging each label's probability over all the
+    questions about one document estimates that bias without extra calls (it needs 3+ questions).
+    """
+    present = [d for d in dists if d]
+    if len(present) < 3:
+        return dists
+    labels = {k for d in present for k in d}
+    mean = {k: sum(d[k] for d in present if k in d) / sum(1 for d in present if k in d) for k in labels}
+    out: list[Mapping[str, float] | None] = []
+    for d in dists:
+        if not d:
+            out.append(d)
+            continue
+        raw = {k: v / max(mean.get(k, 0.0), 1e-6) for k, v in d.items()}
+        z = sum(raw.values()) or 1.0
+        out.append({k: v / z for k, v in raw.items()})
+    return out
+
+
+def build_requests(
+    fields: Sequence[Field],
+    candidates: Sequence[Candidate],
+    context: str,
+    *,
+    backend: Backend | None,
+    top_k: int,
+    fmt: int,
+) -> tuple[list[tuple[Field, list[tuple[Candidate, float]], str]], list[Request]]:
+    plans = []
+    reqs = []
+    prefix = prompts.document_block(context, fmt) if context else ""
+    for f in fields:
+        ranked = rank(FieldQuery.of(f), list(candidates), top_k)
+        if not ranked:
+            plans.append((f, ranked, ""))
+            continue
+        question, letters = prompts.choice_question(f, [c.display() for c, _ in ranked], fmt)
+        plans.append((f, ranked, letters))
+        if backend is not None:
+            caps = backend.capabilities
+            reqs.append(
+                Request(
+                    messages=(Message("system", prompts.SYSTEM), Message("user", prefix + question)),
+                    grammar=grammar_for(letters) if caps.grammar else None,
+                    json_schema=None,
+                    max_tokens=1,
+                    logprobs=40 if caps.logprobs else None,
+                    tag=f"choice:{f.name}",
+                )
+            )
+    return plans, reqs
+
+
+def decide(
+    plans: Sequence[tuple[Field, list[tuple[Candidate, float]], str]],
+    responses: Sequence[Response] | None,
+    *,
+    prior_weight: float,
+    min_score: float,
+    calibrate: bool = True,
+) -> list[Choice]:
+    out: list[Choice] = []
+    it = iter(responses or ())
+    dists: list[Mapping[str, float] | None] = [
+        (_letter_probs(next(it), letters) if responses is not None else None) if ranked else None
+        for _, ranked, letters in plans
+    ]
+    if calibrate:
+        dists = _calibrate(dists)
+    for (f, ranked, letters), probs in zip(plans, dists, strict=True):
+        if not ranked:
+            out.append(Choice(f, None, 0.0, None, 0.0, ()))
+            continue
+        priors = [p for _, p in ranked] + [NONE_PRIOR]
+        model: list[float | None]
+        if probs is None:
+            combined = priors
+            model = [None] * len(priors)
+        else:
+            mp = [probs.get(ch, 0.0) for ch in letters]
+            combined = [prior_weight * p + (1 - prior_weight) * m for p, m in zip(priors, mp, strict=True)]
+            model = list(mp)
+        best = max(range(len(combined)), key=lambda i: (combined[i], -i))
+        is_none = best == len(ranked)
+        if is_none or combined[best] < min_score:
+            out.append(Choice(f, None, combined[best], model[best], priors[best], tuple(ranked)))
+            continue
+        extra: list[tuple[Candidate, float]] = []
+        if f.many:
+            for i, (c, _) in enumerate(ranked):
+                if i != best and combined[i] >= max(min_score, 0.7 * combined[best]):
+                    extra.append((c, combined[i]))
+        out.append(Choice(f, ranked[best][0], combined[best], model[best], priors[best], tuple(ranked), tuple(extra)))
+    return out

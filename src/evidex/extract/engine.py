@@ -1,0 +1,289 @@
+"""The extraction engine: schema + document → :class:`~evidex.model.Result` with grounded values.
+
+Modes:
+* ``choice`` (default for the embedded model): candidates from structure and typed patterns, the model
+  chooses among the best few per field — grounded by construction; free generation is the fallback for
+  fields without candidates.
+* ``generate``: the model writes JSON per structure-aware chunk; every leaf is grounded afterwards.
+* ``rules``: candidates and the prior only, no model (fast baseline; also what runs with no backend).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from evidex.backends import Backend, Message, Request, Response
+from evidex.errors import BackendError, EvidexError
+from evidex.extract import prompts
+from evidex.extract.candidates import build_candidates
+from evidex.extract.choice import build_requests, decide, grammar_for
+from evidex.extract.generate import RawValue, run_generate
+from evidex.extract.records import extract_records
+from evidex.ground.align import ground_in_view
+from evidex.ground.normalize import normalize_value
+from evidex.model import (
+    Coverage,
+    Document,
+    Entity,
+    Extraction,
+    Field,
+    FieldType,
+    Grounding,
+    Label,
+    Result,
+    Schema,
+    Span,
+    TextView,
+    Usage,
+)
+from evidex.select import chunk_view, select_context
+from evidex.select.chunk import rank_chunks
+from evidex.structure import markdown_view
+
+Mode = Literal["auto", "choice", "generate", "rules"]
+_RANK = {Grounding.EXACT: 4, Grounding.NORMALIZED: 3, Grounding.FUZZY: 2, Grounding.INFERRED: 1, Grounding.UNGROUNDED: 0}
+
+
+class ExtractOptions(BaseModel):
+    """Engine options (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = "auto"
+    top_k: int = 5  # options shown per field in choice mode
+    context_tokens: int = 900  # document context shared by the choice prompts (0 = options only)
+    chunk_tokens: int = 1500  # chunk size in generate mode
+    max_repairs: int = 2  # re-asks after invalid output
+    max_output_tokens: int = 512
+    prior_weight: float = 0.5  # choice mode: weight of the prior vs the model's probability
+    min_score: float = 0.2
+    keep_ungrounded: bool = False  # keep values with no support in the text (marked UNGROUNDED)
+    prompt_format: int = 0  # 0, 1, 2: equivalent prompt formats (FormatSpread)
+    fuzzy_threshold: float = 0.8
+
+
+class Extractor:
+    def __init__(self, backend: Backend | None, options: ExtractOptions | None = None, *, engine_name: str = "") -> None:
+        self.backend = backend
+        self.options = options or ExtractOptions()
+        mode = self.options.mode
+        if mode == "auto":
+            mode = "rules" if backend is None else ("choice" if backend.name in ("llamacpp", "fake") else "generate")
+        if backend is None and mode != "rules":
+            from evidex.errors import ConfigError
+
+            raise ConfigError(f"mode {mode!r} needs a backend", hint="use --mode rules to run without a model")
+        self.mode: Mode = mode
+        self.engine_name = engine_name or (f"{mode}:{backend.name}" if backend is not None else "rules")
+
+    # ------------------------------------------------------------------ public
+    def extract(self, doc: Document, schema: Schema) -> Result:
+        t0 = time.monotonic()
+        responses: list[Response] = []
+        diagnostics: dict[str, object] = {"mode": self.mode}
+        try:
+            extractions, labels, entities, coverage = self._run(doc, schema, responses, diagnostics)
+        except BackendError as e:
+            return Result(doc.id, doc.source.path or doc.source.name, usage=_usage(responses, time.monotonic() - t0),
+                          error=e.to_dict(), diagnostics=diagnostics)
+        if not self.options.keep_ungrounded:
+            dropped = [x.path for x in extractions if x.grounding is Grounding.UNGROUNDED]
+            if dropped:
+                diagnostics["dropped_ungrounded"] = dropped
+            extractions = [x for x in extractions if x.grounding is not Grounding.UNGROUNDED]
+        missing = [f.name for f in schema.fields if f.required and not any(_top(x.path) == f.name for x in extractions)]
+        if missing:
+            diagnostics["missing_required"] = missing
+        return Result(
+            doc_id=doc.id,
+            source=doc.source.path or doc.source.name,
+            extractions=tuple(extractions),
+            entities=tuple(entities),
+            labels=tuple(labels),
+            usage=_usage(responses, time.monotonic() - t0),
+            coverage=coverage,
+            diagnostics=diagnostics,
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _generate(self, reqs: Sequence[Request], responses: list[Response]) -> list[Response]:
+        assert self.backend is not None
+        out = self.backend.generate(reqs)
+        responses.extend(out)
+        return out
+
+    def _run(
+        self, doc: Document, schema: Schema, responses: list[Response], diag: dict[str, object]
+    ) -> tuple[list[Extraction], list[Label], list[Entity], Coverage]:
+        o = self.options
+        scalar = [f for f in schema.fields if f.type is not FieldType.RECORD]
+        records = [f for f in schema.fields if f.type is FieldType.RECORD]
+        out: list[Extraction] = []
+        view = markdown_view(doc)
+        coverage = Coverage(chars_total=len(doc.text))
+        leftovers: list[Field] = []
+
+        if self.mode in ("choice", "rules"):
+            cands = build_candidates(doc).items
+            context = ""
+            if self.mode == "choice" and o.context_tokens > 0:
+                queries = [f"{f.name} {f.description}" for f in scalar]
+                ctx_view, selected, all_chunks = select_context(doc, queries, o.context_tokens, view=view)
+                context = ctx_view.text
+                coverage = Coverage(len(all_chunks), len(selected), len(doc.text), sum(len(c.view.text) for c in selected))
+            choosable = [f for f in scalar if f.type not in (FieldType.BOOLEAN, FieldType.ENUM)]
+            plans, reqs = build_requests(choosable, cands, context, backend=self.backend if self.mode == "choice" else None,
+                                         top_k=o.top_k, fmt=o.prompt_format)
+            resps = self._generate(reqs, responses) if reqs else None
+            choices = decide(plans, resps, prior_weight=o.prior_weight if resps else 1.0, min_score=o.min_score)
+            for ch in choices:
+                if ch.candidate is None:
+                    if not ch.options:
+                        leftovers.append(ch.field)
+                    continue
+                for cand, score in ((ch.candidate, ch.score), *ch.extra):
+                    out.append(self._from_span(ch.field, ch.field.name, doc, cand.span, score))
+            diag["choices"] = {
+                ch.field.name: [{"text": c.text[:60], "prior": round(p, 3)} for c, p in ch.options] for ch in choices
+            }
+            leftovers += [f for f in scalar if f.type in (FieldType.BOOLEAN, FieldType.ENUM)]
+            for rf in records:
+                rows = extract_records(doc, rf)
+                if rows:
+                    out.extend(self._from_span(r.field, f"{rf.name}[{r.index}].{r.field.name}", doc, r.span, r.score) for r in rows)
+                else:
+                    leftovers.append(rf)
+        else:
+            leftovers = list(schema.fields)
+
+        if leftovers and self.mode != "rules" and self.backend is not None:
+            views = [c.view for c in chunk_view(view, o.chunk_tokens, self.backend.count_tokens)] or [view]
+            sub = Schema(schema.name, tuple(leftovers))
+            values, resps, errors, truncated, read = run_generate(
+                self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
+                max_tokens=o.max_output_tokens)
+            responses.extend(resps)
+            if errors:
+                diag["generate_errors"] = errors[:20]
+            many_paths = {f.name for f in leftovers if f.many}
+            out.extend(self._merge([self._ground_raw(v, doc) for v in values], many_paths))
+            if self.mode == "generate":
+                coverage = Coverage(len(views), read, len(doc.text), sum(len(v.text) for v in views[:read]),
+                                    tuple(f.name for f in leftovers if f.many) if truncated else ())
+            elif truncated:
+                coverage = Coverage(coverage.chunks_total, coverage.chunks_read, coverage.chars_total,
+                                    coverage.chars_read, tuple(f.name for f in leftovers if f.many))
+
+        labels = self._labels(doc, schema, view, responses) if schema.labels and self.backend is not None else []
+        entities = self._entities(doc, schema, view, responses) if schema.entities and self.backend is not None else []
+        return out, labels, entities, coverage
+
+    def _from_span(self, f: Field, path: str, doc: Document, span: Span, score: float) -> Extraction:
+        raw = doc.text[span.start : span.end]
+        value, notes = normalize_value(f, raw)
+        return Extraction(path, value if value is not None else raw, raw, (span,), Grounding.EXACT,
+                          round(max(0.0, min(1.0, score)), 4), self.engine_name, 1.0, tuple(notes))
+
+    def _ground_raw(self, v: RawValue, doc: Document) -> Extraction:
+        f = v.field
+        value, notes = normalize_value(f, v.raw)
+        if f.type in (FieldType.BOOLEAN, FieldType.ENUM) or not f.extractive:
+            al = ground_in_view(v.raw, v.view, doc.text, field_type=f.type, typed_value=value)
+            status = al.status if al.status is not Grounding.UNGROUNDED else Grounding.INFERRED
+            return Extraction(v.path, value if value is not None else v.raw, v.raw, al.spans, status,
+                              0.5 * al.score + 0.25, self.engine_name, al.score, tuple(notes))
+        al = ground_in_view(v.raw, v.view, doc.text, field_type=f.type, typed_value=value)
+        spans: tuple[Span, ...] = ()
+        if al.status is Grounding.FUZZY and al.score < self.options.fuzzy_threshold:
+            al_status = Grounding.UNGROUNDED
+        else:
+            al_status, spans = al.status, al.spans
+        conf = {Grounding.EXACT: 0.8, Grounding.NORMALIZED: 0.7, Grounding.FUZZY: 0.5 * al.score}.get(al_status, 0.0)
+        return Extraction(v.path, value if value is not None else v.raw, v.raw, spans, al_status, round(conf, 4),
+                          self.engine_name, al.score, tuple(notes))
+
+    @staticmethod
+    def _merge(items: Sequence[Extraction], many_paths: set[str]) -> list[Extraction]:
+        """Merge values across chunks: the best value per single-valued path; distinct values for lists."""
+        best: dict[str, Extraction] = {}
+        listed: dict[tuple[str, str], Extraction] = {}
+        for x in items:
+            if x.path in many_paths or "[" in x.path:
+                key = (x.path, " ".join(str(x.value).lower().split()))
+                cur = listed.get(key)
+                if cur is None or (_RANK[x.grounding], x.confidence) > (_RANK[cur.grounding], cur.confidence):
+                    listed[key] = x
+                continue
+            cur = best.get(x.path)
+            if cur is None or (_RANK[x.grounding], x.confidence) > (_RANK[cur.grounding], cur.confidence):
+                best[x.path] = x
+        return [*best.values(), *listed.values()]
+
+    def _labels(self, doc: Document, schema: Schema, view: TextView, responses: list[Response]) -> list[Label]:
+        assert self.backend is not None
+        ctx_view, _, _ = select_context(doc, [ls.name for ls in schema.labels], self.options.context_tokens or 600, view=view)
+        out = []
+        chunks = chunk_view(view, 200)
+        for ls in schema.labels:
+            q, letters = prompts.label_question(ls.name, ls.labels, ls.description, self.options.prompt_format)
+            caps = self.backend.capabilities
+            req = Request((Message("system", prompts.SYSTEM), Message("user", prompts.document_block(ctx_view.text) + q)),
+                          grammar=grammar_for(letters) if caps.grammar else None, max_tokens=1,
+                          logprobs=40 if caps.logprobs else None, tag=f"label:{ls.name}")
+            resp = self._generate([req], responses)[0]
+            from evidex.extract.choice import _letter_probs
+
+            probs = _letter_probs(resp, letters) or {}
+            if not probs:
+                continue
+            ch = max(probs, key=lambda k: probs[k])
+            label = ls.labels[letters.index(ch)]
+            scores = rank_chunks(chunks, [label]) if chunks else []
+            evidence: tuple[Span, ...] = ()
+            if scores and max(scores) > 0:
+                evidence = (chunks[max(range(len(scores)), key=lambda i: scores[i])].source_span,)
+            out.append(Label(ls.name, label, evidence, round(probs[ch], 4)))
+        return out
+
+    def _entities(self, doc: Document, schema: Schema, view: TextView, responses: list[Response]) -> list[Entity]:
+        assert self.backend is not None
+        types = {e.name: e.description for e in schema.entities}
+        js = prompts.entities_schema(list(types))
+        found: dict[tuple[int, int, str], Entity] = {}
+        from evidex.extract.generate import parse_json
+
+        for ch in chunk_view(view, self.options.chunk_tokens, self.backend.count_tokens):
+            req = Request((Message("system", prompts.SYSTEM), Message("user", prompts.entities_prompt(ch.view.text, types))),
+                          json_schema=js if self.backend.capabilities.json_schema else None,
+                          max_tokens=self.options.max_output_tokens, tag=f"entities:chunk{ch.index}")
+            resp = self._generate([req], responses)[0]
+            try:
+                obj = parse_json(resp.text)
+            except (ValueError, EvidexError):
+                continue
+            for item in obj.get("entities", []) if isinstance(obj, dict) else []:
+                if not isinstance(item, dict) or item.get("type") not in types or not isinstance(item.get("text"), str):
+                    continue
+                mention = item["text"].strip()
+                if not mention:
+                    continue
+                # every exact occurrence in the chunk is a mention (entities are extractive)
+                start = 0
+                while (i := ch.view.text.find(mention, start)) >= 0:
+                    src = ch.view.to_source(Span(i, i + len(mention)))
+                    if doc.text[src.start : src.end] == mention:
+                        found[(src.start, src.end, item["type"])] = Entity(item["type"], src, mention)
+                    start = i + len(mention)
+        return sorted(found.values(), key=lambda e: (e.span.start, e.type))
+
+
+def _top(path: str) -> str:
+    return path.split(".")[0].split("[")[0]
+
+
+def _usage(responses: Sequence[Response], seconds: float) -> Usage:
+    return Usage(len(responses), sum(r.tokens_in for r in responses), sum(r.tokens_out for r in responses), seconds)

@@ -1,0 +1,141 @@
+"""A cheap, explainable prior score of each candidate for each field (0…1).
+
+Type compatibility gates the score (a date field only takes date candidates); then the candidate's label
+(key, column header, left context) and text are compared with the field's name, description and examples.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from evidex.extract.candidates import Candidate, words
+from evidex.model import Field, FieldType
+
+# Small, generic synonym sets (not tuned to any dataset): words that label the same kind of value.
+_SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(s.split())
+    for s in (
+        "total amount sum due balance payable grand net gross",
+        "date dated issued on day",
+        "number no num nr id ref reference code #",
+        "company vendor supplier seller merchant store shop business firm organisation organization",
+        "customer client buyer bill billed purchaser recipient",
+        "address addr street located location",
+        "party parties between counterparty",
+        "jurisdiction governed law laws courts state",
+        "term duration period years months",
+        "effective commencement start starting begins",
+        "name named",
+        "tax vat gst sst",
+        "phone tel telephone fax",
+        "email mail",
+        "price rate cost unit",
+        "quantity qty hours units",
+        "description item service product details",
+        "subtotal sub",
+    )
+)
+_ID_WORDS = {"number", "no", "id", "ref", "reference", "code", "invoice", "order", "account", "policy"}
+_STOP = {"the", "a", "an", "of", "to", "in", "for", "and", "or", "on", "is", "as", "by", "with", "this", "that", "at",
+         "be", "which", "from", "value", "field", "document", "e", "g", "eg", "if", "any"}
+
+
+def _expand(terms: set[str]) -> set[str]:
+    out = set(terms)
+    for t in terms:
+        for syn in _SYNONYMS:
+            if t in syn:
+                out |= syn
+    return out
+
+
+def _stem(w: str) -> str:
+    return w[:5] if len(w) > 5 else w
+
+
+def shape(s: str) -> str:
+    s = re.sub(r"[A-Za-z]", "a", s)
+    s = re.sub(r"\d", "9", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+@dataclass(frozen=True)
+class FieldQuery:
+    field: Field
+    name_terms: frozenset[str]
+    all_terms: frozenset[str]  # name + description, expanded with synonyms, stemmed
+    shapes: frozenset[str]
+
+    @staticmethod
+    def of(f: Field) -> FieldQuery:
+        name = {w for w in words(f.name.replace("_", " ")) if w not in _STOP}
+        desc = {w for w in words(f.description) if w not in _STOP}
+        return FieldQuery(
+            f,
+            frozenset(_stem(w) for w in _expand(name)),
+            frozenset(_stem(w) for w in _expand(name | desc)),
+            frozenset(shape(e) for e in f.examples),
+        )
+
+
+def type_score(f: Field, c: Candidate) -> float:
+    t = f.type
+    if t is FieldType.DATE:
+        return 1.0 if "date" in c.tags else 0.0
+    if t in (FieldType.MONEY, FieldType.DECIMAL):
+        if "amount" in c.tags:
+            return 1.0 if ("." in c.text or "," in c.text or not c.text.isdigit()) else 0.6
+        return 0.0
+    if t is FieldType.INTEGER:
+        return 1.0 if "integer" in c.tags else (0.3 if "amount" in c.tags else 0.0)
+    if t is FieldType.STRING:
+        name = set(words(f.name.replace("_", " ")))
+        if c.tags & {"date", "amount"} and c.source in ("date", "amount"):
+            return 0.15
+        if "ident" in c.tags and name & _ID_WORDS:
+            return 1.0
+        if "email" in c.tags:
+            return 1.0 if "email" in name or "mail" in name else 0.2
+        return 0.8 if c.source in ("kv", "cell", "line", "paragraph", "heading") else 0.4
+    return 0.0
+
+
+def overlap(terms: frozenset[str], text: str) -> float:
+    ws = {_stem(w) for w in words(text) if w not in _STOP}
+    if not ws or not terms:
+        return 0.0
+    hit = len(ws & terms)
+    return min(1.0, hit / min(len(ws), 3))
+
+
+def prior(q: FieldQuery, c: Candidate) -> float:
+    ts = type_score(q.field, c)
+    if ts == 0.0:
+        return 0.0
+    label = max(overlap(q.name_terms, c.label), 0.7 * overlap(q.all_terms, c.label)) if c.label else 0.0
+    content = 0.5 * overlap(q.all_terms, c.text) if q.field.type is FieldType.STRING else 0.0
+    shp = 1.0 if q.shapes and shape(c.text) in q.shapes else 0.0
+    src = {"kv": 1.0, "cell": 0.9, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
+           "paragraph": 0.3, "email": 0.5, "percent": 0.5}.get(c.source, 0.3)
+    length_pen = 1.0 if len(c.text) <= 80 else 0.6
+    layer_pen = 1.0 if c.layer.value == "body" else 0.5
+    score = ts * (0.12 + 0.55 * label + 0.13 * max(content, 0.0) + 0.1 * shp + 0.1 * src) * length_pen * layer_pen
+    return min(1.0, score)
+
+
+def rank(q: FieldQuery, cands: list[Candidate], k: int) -> list[tuple[Candidate, float]]:
+    scored = [(c, prior(q, c)) for c in cands]
+    scored = [x for x in scored if x[1] > 0.0]
+    scored.sort(key=lambda x: (-x[1], x[0].span.start))
+    out: list[tuple[Candidate, float]] = []
+    seen: set[str] = set()
+    for c, s in scored:
+        key = " ".join(c.text.lower().split())
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((c, s))
+        if len(out) >= k:
+            break
+    return out

@@ -1,0 +1,197 @@
+"""Engine logic with the replaying fake backend (unit tests; the real model and server are tested elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+from evidex.backends.fake import FakeBackend
+from evidex.errors import BackendUnavailableError
+from evidex.extract import ExtractOptions, Extractor
+from evidex.extract.candidates import build_candidates
+from evidex.model import Grounding, Schema
+from evidex.parse import parse_bytes
+from oracle import check_result
+
+INVOICE = b"""ACME TOOLS LTD
+Invoice number: INV-7
+Invoice date: 14 March 2024
+Due date: 13 April 2024
+
+Item | Qty | Amount
+Drill | 2 | $258.00
+Bits | 5 | $122.50
+
+Total due: $380.50
+"""
+
+SCHEMA = Schema.from_yaml("""
+fields:
+  invoice_number: {type: string, description: the invoice number}
+  invoice_date: {type: date, description: date of issue}
+  total: {type: money, description: total amount due}
+  line_items:
+    type: record
+    many: true
+    fields: {item: string, qty: integer, amount: money}
+""")
+
+
+def doc():
+    return parse_bytes(INVOICE, "inv.txt")
+
+
+def test_rules_mode_grounds_by_construction() -> None:
+    d = doc()
+    r = Extractor(None).extract(d, SCHEMA)
+    check_result(r, d)
+    v = {x.path: x for x in r.extractions}
+    assert v["invoice_number"].value == "INV-7"
+    assert v["invoice_date"].value == "2024-03-14"
+    assert v["total"].value == {"amount": Decimal("380.50"), "currency": "USD"}
+    assert all(x.grounding is Grounding.EXACT for x in r.extractions)
+    assert v["line_items[1].item"].value == "Bits" and v["line_items[1].qty"].value == 5
+    assert r.usage.calls == 0
+
+
+def test_choice_mode_follows_a_confident_model() -> None:
+    """The fake model answers with token log-probabilities; a confident choice of option 2 must win."""
+    d = doc()
+    be = FakeBackend()
+    # invoice_date options: [14 March 2024, 13 April 2024] — the model strongly prefers the second (the due date)
+    seen: list[str] = []
+
+    def answer(req):  # answers "1" for every field except the date, where it answers "2"
+        q = req.messages[-1].content
+        seen.append(q)
+        return "2" if "date of issue" in q else "1"
+
+    be.push(*[answer] * 3)
+    r = Extractor(be, ExtractOptions(mode="choice", prior_weight=0.2, context_tokens=0)).extract(d, SCHEMA)
+    check_result(r, d)
+    v = {x.path: x for x in r.extractions}
+    assert v["invoice_date"].raw == "13 April 2024"  # the model's pick, not the prior's
+    assert v["invoice_number"].raw == "INV-7"
+    assert len(seen) == 3 and all("Answer with one number." in q for q in seen)
+
+
+def test_choice_mode_none_answer_drops_weak_candidates() -> None:
+    d = parse_bytes(b"Meeting notes\n\nWe discussed the roadmap for next year.\n", "notes.txt")
+    schema = Schema.from_yaml("fields: {owner: {type: string, description: the account owner}}")
+    be = FakeBackend().push(lambda req: "0")
+    r = Extractor(be, ExtractOptions(mode="choice", prior_weight=0.2, context_tokens=0)).extract(d, schema)
+    assert r.extractions == ()
+
+
+def test_generate_mode_grounds_and_drops_hallucinations() -> None:
+    d = doc()
+    out = {"invoice_number": "INV-7", "invoice_date": "2024-03-14", "total": "380.5",
+           "line_items": [{"item": "Drill", "qty": "2", "amount": "258.00"}, {"item": "Hammer", "qty": "1", "amount": "9.99"}]}
+    be = FakeBackend().push(json.dumps(out))
+    r = Extractor(be, ExtractOptions(mode="generate")).extract(d, SCHEMA)
+    check_result(r, d)
+    v = {x.path: x for x in r.extractions}
+    assert v["invoice_number"].grounding is Grounding.EXACT
+    assert v["invoice_date"].grounding is Grounding.NORMALIZED  # ISO on "14 March 2024"
+    assert d.text[v["invoice_date"].evidence[0].start : v["invoice_date"].evidence[0].end] == "14 March 2024"
+    assert v["total"].grounding is Grounding.NORMALIZED
+    assert "line_items[1].item" not in v  # "Hammer" is not in the document: dropped
+    assert "line_items[1].item" in r.diagnostics["dropped_ungrounded"]
+
+
+def test_generate_mode_keep_ungrounded_marks_them() -> None:
+    d = doc()
+    be = FakeBackend().push(json.dumps({"invoice_number": "INV-999", "invoice_date": None, "total": None, "line_items": []}))
+    r = Extractor(be, ExtractOptions(mode="generate", keep_ungrounded=True)).extract(d, SCHEMA)
+    (x,) = r.extractions
+    assert x.grounding is Grounding.UNGROUNDED and x.evidence == () and x.confidence == 0.0
+
+
+def test_generate_mode_reasks_with_the_validation_error_then_succeeds() -> None:
+    d = doc()
+    be = FakeBackend().push("sorry, here it is: {not json", json.dumps({"invoice_number": ["a", {"x": 1}]}),
+                            json.dumps({"invoice_number": "INV-7"}))
+    r = Extractor(be, ExtractOptions(mode="generate", max_repairs=2)).extract(d, SCHEMA)
+    assert [x.raw for x in r.extractions] == ["INV-7"]
+    assert len(be.requests) == 3
+    assert "not valid" in be.requests[1].messages[-1].content and "invalid JSON" in be.requests[1].messages[-1].content
+    assert "expected a plain value" in be.requests[2].messages[-1].content
+    assert r.usage.calls == 3
+
+
+def test_generate_mode_gives_up_after_bounded_repairs() -> None:
+    d = doc()
+    be = FakeBackend().push("nope", "nope", "nope")
+    r = Extractor(be, ExtractOptions(mode="generate", max_repairs=2)).extract(d, SCHEMA)
+    assert r.extractions == () and len(be.requests) == 3
+    assert r.diagnostics["generate_errors"]
+
+
+def test_long_document_is_read_in_chunks_with_coverage_and_merge() -> None:
+    body = "\n\n".join(f"Clause {i}. The supplier shall deliver goods promptly and in good order." for i in range(120))
+    text = f"Agreement number: AG-1\n\n{body}\n\nGoverning law: Delaware\n"
+    d = parse_bytes(text.encode(), "long.txt")
+    schema = Schema.from_yaml("fields: {agreement_number: string, governing_law: string}")
+    be = FakeBackend()
+    be.push(lambda req: json.dumps({"agreement_number": "AG-1" if "AG-1" in req.messages[-1].content else None,
+                                    "governing_law": "Delaware" if "Delaware" in req.messages[-1].content else None}))
+    be.push(*[be.queue[0]] * 20)
+    r = Extractor(be, ExtractOptions(mode="generate", chunk_tokens=400)).extract(d, schema)
+    check_result(r, d)
+    assert r.coverage.chunks_total > 3 and r.coverage.chunks_read == r.coverage.chunks_total
+    vals = {x.path: x.value for x in r.extractions}
+    assert vals == {"agreement_number": "AG-1", "governing_law": "Delaware"}
+    # every chunk prompt is a real slice of the document view
+    assert len(be.requests) == r.coverage.chunks_total
+
+
+def test_truncated_output_is_reported_not_silent() -> None:
+    from evidex.backends.base import Response
+
+    d = doc()
+    be = FakeBackend()
+    orig = be.generate
+
+    def gen(reqs):
+        out = orig(reqs)
+        return [Response(text=o.text, finish_reason="length") for o in out]
+
+    be.generate = gen  # type: ignore[method-assign]
+    be.push('{"line_items": [{"item": "Drill"}, {"item": "Bi', '{"line_items": [{"item": "Drill"}]}', '{"line_items": []}')
+    schema = Schema.from_yaml("fields: {line_items: {type: record, many: true, fields: {item: string}}}")
+    r = Extractor(be, ExtractOptions(mode="generate")).extract(d, schema)
+    assert r.coverage.truncated_fields == ("line_items",)
+
+
+def test_backend_failure_is_a_typed_per_document_error() -> None:
+    d = doc()
+    be = FakeBackend().push(BackendUnavailableError("connection refused"))
+    r = Extractor(be, ExtractOptions(mode="generate")).extract(d, SCHEMA)
+    assert r.error is not None and r.error["code"] == "EVX-B001" and r.extractions == ()
+
+
+def test_hidden_text_never_becomes_a_candidate() -> None:
+    html = b"""<html><body><p>Total: $10.00</p><div style="display:none">Total: $1.00</div></body></html>"""
+    d = parse_bytes(html, "x.html")
+    texts = {c.text for c in build_candidates(d).items}
+    assert "$10.00" in texts and "$1.00" not in texts
+    r = Extractor(None).extract(d, Schema.from_yaml("fields: {total: money}"))
+    assert [x.raw for x in r.extractions] == ["$10.00"]
+
+
+def test_unknown_backend_names_available_ones() -> None:
+    from evidex.backends import load_backend
+    from evidex.errors import UnknownPluginError
+
+    with pytest.raises(UnknownPluginError, match="did you mean 'openai'"):
+        load_backend("opnai")
+
+
+def test_backend_options_are_validated() -> None:
+    from evidex.backends import load_backend
+    from evidex.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="base_urll"):
+        load_backend("openai", {"base_urll": "http://x"})
