@@ -70,9 +70,11 @@ class DocumentBuilder:
             self._parts.append(s)
             self._pos += len(s)
             self._content_end = self._pos
+            span = Span(start, self._pos)
             if prov is not None:
-                self._anchors.append(Anchor(Span(start, self._pos), prov))
-        return Span(start, self._pos)
+                self._anchors.append(Anchor(span, prov))  # Span is immutable: one object serves both
+            return span
+        return Span(start, start)
 
     def sep(self, s: str) -> None:
         """Append a separator (does not extend the open nodes' content end)."""

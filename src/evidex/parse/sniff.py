@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 
 from evidex.errors import EmptyInputError, TypeMismatchError, UnsupportedTypeError
+from evidex.parse.limits import DEFAULT_LIMITS
+from evidex.parse.ooxml import _eocd_entry_count
 
 EXTENSIONS: dict[str, str] = {
     ".txt": "text", ".text": "text", ".log": "text",
@@ -33,7 +36,7 @@ def _ext(name: str) -> str:
     return name[i:].lower() if i >= 0 else ""
 
 
-def sniff_content(data: bytes) -> str | None:
+def sniff_content(data: bytes, max_entries: int = DEFAULT_LIMITS.max_entries) -> str | None:
     """Format name from magic bytes / content, or None if it looks like generic text or is unknown."""
     head = data[:8192]
     if head.startswith(b"%PDF-") or (b"%PDF-" in data[:1024]):
@@ -43,16 +46,17 @@ def sniff_content(data: bytes) -> str | None:
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "image"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        declared = _eocd_entry_count(data)
+        if declared is not None and declared > max_entries:
+            # too many members to read the whole central directory here: classify from its first records and
+            # let the parser refuse the archive (EntryLimitError) without ever listing it
+            return _classify_names(_central_names(data, max_entries))
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = set(z.namelist()[:10_000])
         except (zipfile.BadZipFile, OSError, ValueError):
             return "zip-broken"
-        if "word/document.xml" in names:
-            return "docx"
-        if "xl/workbook.xml" in names:
-            return "xlsx"
-        return "zip"
+        return _classify_names(names)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "ole"  # legacy .doc/.xls
     if _HTML_RE.match(head):
@@ -60,6 +64,42 @@ def sniff_content(data: bytes) -> str | None:
     if _EML_RE.match(head.lstrip(b"\r\n")):
         return "eml"
     return None
+
+
+def _classify_names(names: set[str]) -> str:
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    return "zip"
+
+
+def _central_names(data: bytes, limit: int) -> set[str]:
+    """Names of the first ``limit`` central-directory records, read raw (bounded; no zipfile listing).
+
+    The directory is found from the end record (the zip64 one when present); when it cannot be found this way,
+    an empty set (→ "zip") is returned and the parser reports the damage.
+    """
+    i = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if i < 0 or i + 22 > len(data):
+        return set()
+    (off,) = struct.unpack_from("<I", data, i + 16)
+    if off == 0xFFFFFFFF:
+        j = data.rfind(b"PK\x06\x06", max(0, i - 1024), i)
+        if j < 0 or j + 56 > len(data):
+            return set()
+        (off,) = struct.unpack_from("<Q", data, j + 48)
+    if not 0 <= off < len(data) or data[off : off + 4] != b"PK\x01\x02":  # e.g. data prepended to the zip
+        k = data.find(b"PK\x01\x02")
+        if k < 0:
+            return set()
+        off = k
+    names: set[str] = set()
+    while len(names) < limit and off + 46 <= len(data) and data[off : off + 4] == b"PK\x01\x02":
+        n, m, c = struct.unpack_from("<HHH", data, off + 28)
+        names.add(data[off + 46 : off + 46 + n].decode("utf-8", "replace"))
+        off += 46 + n + m + c
+    return names
 
 
 def looks_binary(data: bytes) -> bool:
