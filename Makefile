@@ -26,8 +26,15 @@ system-deps:
 
 setup: $(STAMP) system-deps
 
+# The main job on the embedded default (Gemma 3 270M in process; offline): extract grounded values from the
+# example documents, write JSONL + CSV + an HTML evidence report under out/.
 demo: setup
-	$(BIN)/evidex parse examples/* --format tree
+	@mkdir -p out
+	$(BIN)/evidex extract examples/invoice-acme.html examples/invoice-brightline.html \
+	  --schema examples/schemas/invoice.yaml -o out/invoices.jsonl --csv out/invoices.csv --html out/invoices.html
+	$(BIN)/evidex extract examples/letter-termination.txt \
+	  --schema examples/schemas/letter.yaml -o out/letter.jsonl --html out/letter.html
+	@echo "Reports: out/invoices.html out/letter.html · records: out/*.jsonl"
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -36,7 +36,7 @@ def test_real_server_choice_extraction_matches_the_embedded_results(llama_server
     be = load_backend("openai", {"base_url": llama_server, "logprobs": True})
     schema = load_schema(examples_dir / "schemas" / "invoice.yaml")
     doc = parse_file(examples_dir / "invoice-brightline.html")
-    res = Extractor(be, ExtractOptions(mode="choice")).extract(doc, schema)
+    res = Extractor(be, ExtractOptions(mode="choice", scorer="choice", prior_weight=0.85)).extract(doc, schema)
     assert res.ok, res.error
     got = {x.path: x for x in res.extractions}
     assert got["invoice_number"].value == "BCS-7781"

@@ -64,7 +64,8 @@ def test_value_text_of_typed_values() -> None:
 
 # --------------------------------------------------------------------------- Kleister
 def test_kleister_token_format() -> None:
-    assert M.kleister_token("party", "Nike,  Inc.: x ") == "party=Nike,_Inc.__x"
+    assert M.kleister_token("party", "Nike,  Inc.: x ") == "party=Nike_Inc.__x"  # labels drop commas in names
+    assert M.kleister_token("jurisdiction", "Washington, D.C.") == "jurisdiction=Washington,_D.C."
     assert M.kleister_token("jurisdiction", "New\nYork") == "jurisdiction=New_York"
     assert M.kleister_tokens({"term": ["3 years"], "party": ["A", ""]}) == ["party=A", "term=3_years"]
 

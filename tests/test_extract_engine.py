@@ -69,7 +69,7 @@ def test_choice_mode_follows_a_confident_model() -> None:
         return "2" if "date of issue" in q else "1"
 
     be.push(*[answer] * 3)
-    r = Extractor(be, ExtractOptions(mode="choice", prior_weight=0.2, context_tokens=0)).extract(d, SCHEMA)
+    r = Extractor(be, ExtractOptions(mode="choice", scorer="choice", prior_weight=0.2, context_tokens=0)).extract(d, SCHEMA)
     check_result(r, d)
     v = {x.path: x for x in r.extractions}
     assert v["invoice_date"].raw == "13 April 2024"  # the model's pick, not the prior's
@@ -81,7 +81,7 @@ def test_choice_mode_none_answer_drops_weak_candidates() -> None:
     d = parse_bytes(b"Meeting notes\n\nWe discussed the roadmap for next year.\n", "notes.txt")
     schema = Schema.from_yaml("fields: {owner: {type: string, description: the account owner}}")
     be = FakeBackend().push(lambda req: "0")
-    r = Extractor(be, ExtractOptions(mode="choice", prior_weight=0.2, context_tokens=0)).extract(d, schema)
+    r = Extractor(be, ExtractOptions(mode="choice", scorer="choice", prior_weight=0.2, context_tokens=0)).extract(d, schema)
     assert r.extractions == ()
 
 
@@ -195,3 +195,42 @@ def test_backend_options_are_validated() -> None:
 
     with pytest.raises(ConfigError, match="base_urll"):
         load_backend("openai", {"base_urll": "http://x"})
+
+
+def test_default_choice_scorer_is_the_prior_and_asks_no_model() -> None:
+    """Measured best with the packaged 270M model (docs/benchmarks.md): no model calls for candidate fields."""
+    d = doc()
+    be = FakeBackend()  # nothing queued: any call would raise
+    r = Extractor(be, ExtractOptions(mode="choice")).extract(d, SCHEMA)
+    assert r.ok and r.usage.calls == 0 and r.diagnostics["scorer"] == "prior"
+    assert {x.path for x in r.extractions} >= {"invoice_number", "invoice_date", "total"}
+
+
+def test_pmi_scorer_uses_continuation_scores() -> None:
+    """PMI: the candidate the field cue favours most (relative to a neutral cue) wins when the model is trusted."""
+    from evidex.backends.base import Response
+
+    d = doc()
+    be = FakeBackend()
+    be.capabilities = type(be.capabilities)(json_schema=True, grammar=True, scoring=True)
+    orig = be.generate
+
+    def gen(reqs):
+        out = []
+        for r in reqs:
+            cue = r.messages[-1].content.rstrip().rsplit("\n", 1)[-1]
+            n = len(r.continuations)
+            if cue.startswith("Invoice date"):  # the cue strongly favours the second option (13 April 2024)
+                out.append(Response(text="", scores=tuple((0.0 if i == 1 else -9.0, 4) for i in range(n))))
+            else:
+                out.append(Response(text="", scores=tuple((-1.0, 4) for _ in range(n))))
+        be.requests.extend(reqs)
+        return out
+
+    be.generate = gen  # type: ignore[method-assign]
+    _ = orig
+    r = Extractor(be, ExtractOptions(mode="choice", scorer="pmi", prior_weight=0.1, context_tokens=0)).extract(d, SCHEMA)
+    v = {x.path: x for x in r.extractions}
+    assert v["invoice_date"].raw == "13 April 2024"
+    assert all(req.raw_prompt and req.continuations for req in be.requests)
+    assert len(be.requests) % 2 == 0  # a cue request and a neutral request per field

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 def test_embedded_model_extracts_the_example_invoices(embedded_backend, examples_dir: Path) -> None:
     schema = load_schema(examples_dir / "schemas" / "invoice.yaml")
-    pipe = Pipeline(schema, embedded_backend, ExtractOptions(mode="choice"))
+    pipe = Pipeline(schema, embedded_backend, ExtractOptions(mode="choice", scorer="pmi", prior_weight=0.85))
     files = [examples_dir / "invoice-acme.html", examples_dir / "invoice-brightline.html"]
     results = {Path(p).name: (d, r) for p, d, r in pipe.run(files)}
     expected = {
@@ -36,7 +36,7 @@ def test_embedded_model_extracts_the_example_invoices(embedded_backend, examples
         for field, value in want.items():
             assert got[field].value == value, (name, field, got[field])
             assert got[field].grounding is Grounding.EXACT
-        assert res.usage.calls >= 3 and res.usage.tokens_in > 0  # the model was really asked
+        assert res.usage.calls >= 6 and res.usage.tokens_in > 0  # the model really scored the candidates (PMI)
         # line items come from the table rows, grounded cell by cell
         items = [x for x in res.extractions if x.path.startswith("line_items[")]
         assert len({x.path.split("]")[0] for x in items}) == 3
@@ -86,3 +86,16 @@ def test_cli_main_job_runs_offline_and_writes_outputs(examples_dir: Path, tmp_pa
                 assert doc.text[ev["start"] : ev["end"]] == ev["text"]
     assert html.read_text().count("<mark") >= 8
     assert "invoice_number" in csv.read_text().splitlines()[0]
+
+
+def test_embedded_model_scores_continuations_sensibly(embedded_backend) -> None:
+    """PMI with the real model: the field cue raises the right candidate above a distractor."""
+    from evidex.backends import Message, Request
+
+    doc = "ACME TOOLS LTD\n12 Harbour Road, Bristol\nInvoice date: 14 March 2024\nTotal due: 692.40\n\n"
+    cands = ("ACME TOOLS LTD", "12 Harbour Road, Bristol")
+    cue, neutral = (embedded_backend.generate([Request((Message("user", doc + c + " "),), raw_prompt=True,
+                                                        continuations=cands)])[0] for c in ("Company name:", "Another line of the text:"))
+    pmi = [a[0] - b[0] for a, b in zip(cue.scores, neutral.scores, strict=True)]
+    assert all(n > 0 for _, n in cue.scores)
+    assert pmi[0] > pmi[1]

@@ -187,3 +187,13 @@ def test_schema_from_json_schema_and_pydantic_and_circular_refs() -> None:
         Schema.from_json_schema(circular)
     dated = Schema.from_json_schema({"type": "object", "properties": {"d": {"type": "string", "format": "date"}}})
     assert dated.field("d").type is FieldType.DATE
+
+
+def test_documents_pickle_round_trip() -> None:
+    import pickle
+
+    doc = parse_bytes(b"# Title\n\nKey: value\n", "a.md")
+    again = pickle.loads(pickle.dumps(doc))
+    assert again == doc
+    assert dict(again.metadata) == dict(doc.metadata)
+    assert again.locate(doc.nodes[-1].span) == doc.locate(doc.nodes[-1].span)

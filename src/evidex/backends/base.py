@@ -24,6 +24,7 @@ class Capabilities:
     logprobs: bool = False
     max_context: int = 4096  # tokens
     max_output: int = 1024
+    scoring: bool = False  # can score given continuations (Request.continuations)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Request:
     stop: tuple[str, ...] = ()
     seed: int | None = 0
     logprobs: int | None = None  # ask for the top-N alternatives of each generated token
+    # scoring instead of generation: the log-probability of each continuation after the prompt
+    # (backends with ``Capabilities.scoring``); results in ``Response.scores`` as (sum logprob, n tokens)
+    continuations: tuple[str, ...] = ()
+    raw_prompt: bool = False  # send messages[-1].content as a plain completion prompt (no chat template)
     tag: str = ""  # free text for logs/diagnostics (e.g. "doc1/chunk3")
 
 
@@ -55,6 +60,7 @@ class Response:
     model: str = ""
     # per generated token: {token_text: logprob} for the top alternatives (when requested and supported)
     top_logprobs: tuple[Mapping[str, float], ...] = ()
+    scores: tuple[tuple[float, int], ...] = ()  # per continuation: (sum of token logprobs, token count)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -89,7 +89,7 @@ class LlamaCppBackend:
         self.load_seconds = time.monotonic() - t0
         self.model_name = os.path.basename(path)
         self.capabilities = Capabilities(json_schema=True, grammar=True, logprobs=True, max_context=self.o.n_ctx,
-                                         max_output=self.o.max_output)
+                                         max_output=self.o.max_output, scoring=True)
         self._formatter = self._make_formatter()
         self._grammar_cache: dict[str, Any] = {}
 
@@ -158,8 +158,15 @@ class LlamaCppBackend:
             )
 
     def _one(self, r: Request) -> Response:
-        prompt, stop = self.render(r.messages)
+        stop: list[str]
+        if r.raw_prompt:
+            prompt, stop = r.messages[-1].content, []
+        else:
+            prompt, stop = self.render(r.messages)
         toks = self._tokens(prompt)
+        if r.continuations:
+            self._check_context(len(toks), max(len(self.llm.tokenize(c.encode(), add_bos=False)) for c in r.continuations))
+            return self._score(toks, r.continuations)
         max_tokens = min(r.max_tokens, self.o.max_output)
         self._check_context(len(toks), max_tokens)
         if r.logprobs and max_tokens == 1:
@@ -205,12 +212,8 @@ class LlamaCppBackend:
             self._grammar_cache[key] = g
         return g
 
-    def _next_token(self, toks: list[int], top_n: int) -> Response:
-        """One forward pass; the top ``top_n`` next tokens with their log-probabilities."""
-        import llama_cpp
-        import numpy as np
-
-        t0 = time.monotonic()
+    def _eval_with_reuse(self, toks: list[int]) -> int:
+        """Evaluate ``toks``, reusing the KV cache for the prefix shared with the previous evaluation."""
         llm = self.llm
         prev = list(llm._input_ids[: llm.n_tokens])
         common = 0
@@ -220,18 +223,57 @@ class LlamaCppBackend:
             common += 1
         common = min(common, len(toks) - 1)  # always evaluate at least the last token
         llm.n_tokens = common  # eval() drops the KV cache beyond n_tokens and appends the new tokens
-        evaluated = len(toks) - common
         llm.eval(toks[common:])
+        return len(toks) - common
+
+    def _last_logprobs(self) -> Any:
+        import llama_cpp
+        import numpy as np
+
+        llm = self.llm
         logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(llm.n_vocab(),)).astype(np.float64)
         m = logits.max()
-        logz = m + math.log(float(np.exp(logits - m).sum()))
-        top = np.argpartition(-logits, top_n)[:top_n]
-        top = top[np.argsort(-logits[top])]
-        alts = {}
+        return logits - (m + math.log(float(np.exp(logits - m).sum())))
+
+    def _score(self, toks: list[int], continuations: Sequence[str]) -> Response:
+        """Sum of log-probabilities of each continuation's tokens after the prompt (one token at a time,
+        rewinding the KV cache to the prompt between continuations)."""
+        t0 = time.monotonic()
+        llm = self.llm
+        evaluated = self._eval_with_reuse(toks)
+        base = llm.n_tokens
+        first = self._last_logprobs()
+        scores: list[tuple[float, int]] = []
+        for c in continuations:
+            ct = llm.tokenize(c.encode("utf-8"), add_bos=False, special=False)
+            llm.n_tokens = base
+            lp = first
+            total = 0.0
+            for j, tk in enumerate(ct):
+                total += float(lp[tk])
+                if j < len(ct) - 1:
+                    llm.eval([tk])
+                    evaluated += 1
+                    lp = self._last_logprobs()
+            scores.append((total, len(ct)))
+        llm.n_tokens = base
+        return Response(text="", tokens_in=evaluated, tokens_out=0, seconds=time.monotonic() - t0,
+                        model=self.model_name, scores=tuple(scores))
+
+    def _next_token(self, toks: list[int], top_n: int) -> Response:
+        """One forward pass; the top ``top_n`` next tokens with their log-probabilities."""
+        import numpy as np
+
+        t0 = time.monotonic()
+        evaluated = self._eval_with_reuse(toks)
+        lp = self._last_logprobs()
+        top = np.argpartition(-lp, top_n)[:top_n]
+        top = top[np.argsort(-lp[top])]
+        alts: dict[str, float] = {}
         for t in top:
-            piece = llm.detokenize([int(t)]).decode("utf-8", errors="replace")
+            piece = self.llm.detokenize([int(t)]).decode("utf-8", errors="replace")
             if piece not in alts:  # several tokens may decode alike; keep the most likely
-                alts[piece] = float(logits[t] - logz)
+                alts[piece] = float(lp[t])
         best = next(iter(alts))
         return Response(text=best, tokens_in=evaluated, tokens_out=1, seconds=time.monotonic() - t0,
                         finish_reason="stop", model=self.model_name, top_logprobs=(alts,))

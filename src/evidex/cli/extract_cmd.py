@@ -18,6 +18,7 @@ from evidex.cli.common import console, err_console, expand_paths
 from evidex.errors import ConfigError
 from evidex.extract import ExtractOptions
 from evidex.model import Document, Grounding, Result
+from evidex.output.common import display_value
 from evidex.parse import Limits
 from evidex.pipeline import Pipeline, RunStats, load_schema
 
@@ -98,7 +99,7 @@ def print_result(path: str, doc: Document | None, res: Result) -> None:
     for x in res.extractions:
         quote = " … ".join(doc.text[s.start : s.end] for s in x.evidence)
         st = x.grounding.value
-        value = json.dumps(x.value, default=str, ensure_ascii=False) if not isinstance(x.value, str) else x.value
+        value = display_value(x.value)
         t.add_row(x.path, escape(_short(value, 40)), f"[{_STATUS_STYLE.get(st, 'white')}]{st}[/]", f"{x.confidence:.2f}",
                   escape(_short(quote, 50)), escape(_where(doc, x)))
     for lab in res.labels:
@@ -123,6 +124,7 @@ def extract_command(
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write a flat CSV table.")] = None,
     parquet: Annotated[Path | None, typer.Option("--parquet", help="Also write a Parquet table.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report with evidence highlighted.")] = None,
+    scorer: Annotated[str, typer.Option(help="choice mode: how the model re-ranks candidates: auto/prior (measured best with the embedded 270M), pmi, choice.")] = "auto",
     keep_ungrounded: Annotated[bool, typer.Option(help="Keep values with no support in the text (marked ungrounded).")] = False,
     threads: Annotated[int | None, typer.Option(help="CPU threads for the embedded model.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context window (tokens) for the embedded model.")] = None,
@@ -143,7 +145,9 @@ def extract_command(
     files = expand_paths(paths, recursive=True)
     if not files:
         raise ConfigError("no input files", hint="pass files or a directory")
-    options = ExtractOptions(mode=mode.value, keep_ungrounded=keep_ungrounded)
+    if scorer not in ("auto", "prior", "pmi", "choice"):
+        raise ConfigError(f"unknown scorer {scorer!r}", hint="use auto, prior, pmi or choice")
+    options = ExtractOptions(mode=mode.value, keep_ungrounded=keep_ungrounded, scorer=scorer)  # type: ignore[arg-type]
     be = None if backend is BackendName.none else backend.value
     if be is None and mode not in (ModeName.auto, ModeName.rules):
         raise ConfigError(f"--mode {mode.value} needs a backend", hint="use --backend llamacpp or openai")

@@ -164,8 +164,15 @@ KLEISTER_NDA_KEYS = ("effective_date", "jurisdiction", "party", "term")
 
 
 def kleister_token(key: str, value: Any) -> str:
-    """``key=value`` in ``expected.tsv`` form: whitespace runs and colons become ``_``."""
-    v = _WS.sub("_", value_text(value).strip()).replace(":", "_")
+    """``key=value`` in ``expected.tsv`` form: whitespace runs and colons become ``_``.
+
+    Party names follow the labels' convention of dropping commas ("Acme, Inc." is labelled ``Acme_Inc.``;
+    see the dataset README: names match 95.8 % when only alphanumerics are compared).
+    """
+    text = value_text(value).strip()
+    if key == "party":
+        text = text.replace(",", " ")
+    v = _WS.sub("_", text.strip()).replace(":", "_")
     return f"{key}={v}"
 
 

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, trim_org
 from evidex.ground.dates import find_dates
+from evidex.ground.durations import find_durations
 from evidex.model import Document, Layer, Node, NodeKind, Span
 
 # money / number tokens: currency symbol or code (optional), digits with separators, optional code after
@@ -25,6 +27,17 @@ _AMOUNT = re.compile(
 _IDENT = re.compile(r"(?<![\w-])(?=[A-Z0-9/#-]*\d)(?=[A-Z0-9/#-]*[A-Z])[A-Z0-9][A-Z0-9/#-]{3,30}(?![\w-])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PERCENT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s?%")
+# Generic cues (not tied to any dataset): legal-entity suffixes, and address parts (street words, postcodes).
+_ORG = re.compile(
+    r"\b(?:LTD|LIMITED|LLC|L\.L\.C|INC|INCORPORATED|CORP|CORPORATION|COMPANY|PLC|GMBH|AG|S\.A|SARL|SAS|BV|NV|"
+    r"SDN\.?\s*BHD|BHD|PTE|PTY|LLP|LP|ENTERPRISES?|TRADING|GROUP|HOLDINGS|INDUSTRIES|SERVICES|PARTNERS|ASSOCIATES)\b\.?",
+    re.I,
+)
+_ADDRESS = re.compile(
+    r"\b(?:NO\.?\s*\d+|\d+[A-Z]?,|\d{4,6}\s+[^\W\d_]{3,}|JALAN|JLN|STREET|STR\.|ROAD|RD\.?|AVENUE|AVE\.?|LANE|DRIVE|BLVD|"
+    r"BOULEVARD|TAMAN|LOT|SUITE|FLOOR|BUILDING|BLOCK|P\.?O\.?\s*BOX|HIGHWAY|SQUARE|PLAZA|STRASSE|RUE)\b",
+    re.I,
+)
 _LABEL_TAIL = re.compile(r"([^\W\d_][\w .'/&()#-]{0,40}?)\s*[:#]?\s*$")
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -127,6 +140,29 @@ def _cell_context(doc: Document, cell: Node) -> tuple[str, str]:
     return header, row_label
 
 
+def _address_runs(text: str, lines: list[Span]) -> list[tuple[int, int]]:
+    """Runs of 2–6 consecutive lines that read like an address (street words, numbers, postcodes, trailing commas)."""
+    def addressy(i: int) -> bool:
+        t = text[lines[i].start : lines[i].end].strip()
+        return bool(t) and len(t) <= 80 and (bool(_ADDRESS.search(t)) or t.endswith(","))
+
+    out: list[tuple[int, int]] = []
+    i = 0
+    while i < len(lines):
+        if not addressy(i):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(lines) and (addressy(j + 1) or text[lines[j].start : lines[j].end].rstrip().endswith(",")):
+            j += 1
+            if j - i >= 5:
+                break
+        if j > i:
+            out.append((i, j))
+        i = j + 1
+    return out
+
+
 def _two_col_table(doc: Document, row: Node) -> bool:
     if row.parent is None:
         return False
@@ -191,11 +227,16 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
                 cs.add(n.span, "paragraph", label=heading, tags={"text"}, node=n.id, layer=n.layer)
             # each short line of a block (addresses, names, receipt lines)
             pos = n.span.start
+            lines: list[Span] = []
             for line in body.split("\n"):
                 s = Span(pos, pos + len(line))
                 pos += len(line) + 1
+                lines.append(s)
                 if 2 <= len(line.strip()) <= 120:
                     cs.add(s, "line", label=heading, tags={"text"}, node=n.id, layer=n.layer)
+            for a, b in _address_runs(text, lines):
+                cs.add(Span(lines[a].start, lines[b].end), "address", label=heading, tags={"text", "address"},
+                       node=n.id, layer=n.layer)
 
     # 2. typed patterns anywhere in the text (skipping hidden text)
     for d in find_dates(text):
@@ -214,6 +255,24 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             if tag == "amount" and re.fullmatch(r"\d+", m.group().strip()):
                 tags.add("integer")
             cs.add(s, tag, label=_left_label(text, m.start()), tags=tags, layer=lay)
+    for du in find_durations(text):
+        s = Span(du.start, du.end)
+        lay = layer_at(s)
+        if lay is not Layer.HIDDEN:
+            cs.add(s, "duration", label=_left_label(text, du.start), tags={"duration"}, layer=lay)
+    for m in PLACE_RE.finditer(text):
+        s = Span(m.start(), m.end())
+        lay = layer_at(s)
+        if lay is not Layer.HIDDEN:
+            cs.add(s, "place", label=_left_label(text, m.start()), tags={"place", "text"}, layer=lay)
+    for m in ORG_NAME_RE.finditer(text):
+        cut, name = trim_org(m.group())
+        if len(name.split()) < 2 or "\n" in name.strip():
+            continue
+        s = Span(m.start() + cut, m.end())
+        lay = layer_at(s)
+        if lay is not Layer.HIDDEN:
+            cs.add(s, "org", label=_left_label(text, s.start), tags={"org", "text"}, layer=lay)
     # tag structural candidates whose text is itself a date / amount
     date_spans = {(d.start, d.end) for d in date_hulls}
     for i, c in enumerate(cs.items):
@@ -226,6 +285,10 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
                 extra.add("integer")
         if _IDENT.fullmatch(c.text):
             extra.add("ident")
+        if len(c.text) <= 80 and "\n" not in c.text and _ORG.search(c.text):
+            extra.add("org")
+        if c.source in ("line", "paragraph", "kv", "cell") and "\n" not in c.text and _ADDRESS.search(c.text):
+            extra.add("address")
         if extra - c.tags:
             cs.items[i] = Candidate(c.id, c.span, c.text, c.source, c.label, c.tags | extra, c.node, c.position, c.layer)
     return cs

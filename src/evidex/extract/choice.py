@@ -75,6 +75,28 @@ def _calibrate(dists: list[Mapping[str, float] | None]) -> list[Mapping[str, flo
     return out
 
 
+NEUTRAL_CUE = "Another line of the text:"
+
+
+def cue_for(f: Field) -> str:
+    return f"{f.name.replace('_', ' ').strip().capitalize()}:"
+
+
+def _pmi_probs(with_cue: Response, neutral: Response, n: int, temperature: float = 2.0) -> dict[str, float]:
+    """Softmax over candidates of log P(candidate | document, field cue) − log P(candidate | document, neutral cue).
+
+    The "none" option gets no model mass: PMI ranks candidates, it cannot say that none fits (the prior's
+    threshold does that).
+    """
+    pmi = [a[0] - b[0] for a, b in zip(with_cue.scores, neutral.scores, strict=True)][:n]
+    m = max(pmi)
+    ex = [math.exp((x - m) / temperature) for x in pmi]
+    z = sum(ex)
+    out = {str(i): e / z for i, e in enumerate(ex)}
+    out["none"] = 0.0
+    return out
+
+
 def build_requests(
     fields: Sequence[Field],
     candidates: Sequence[Candidate],
@@ -83,7 +105,15 @@ def build_requests(
     backend: Backend | None,
     top_k: int,
     fmt: int,
+    scorer: str = "choice",
 ) -> tuple[list[tuple[Field, list[tuple[Candidate, float]], str]], list[Request]]:
+    """Plans (field, ranked options, labels) and the model requests that score them.
+
+    ``scorer="pmi"`` (backends that score continuations, e.g. the embedded base model): two requests per
+    field — the candidates' log-probability after the document and the field's cue, and after a neutral
+    cue; their difference (pointwise mutual information) says how much the cue favours each candidate.
+    ``scorer="choice"``: one multiple-choice question per field answered by its next-token distribution.
+    """
     plans = []
     reqs = []
     prefix = prompts.document_block(context, fmt) if context else ""
@@ -91,6 +121,15 @@ def build_requests(
         ranked = rank(FieldQuery.of(f), list(candidates), top_k)
         if not ranked:
             plans.append((f, ranked, ""))
+            continue
+        if scorer == "pmi":
+            plans.append((f, ranked, "pmi"))
+            if backend is not None and len(ranked) > 1:
+                conts = tuple(" ".join(c.text.split())[:160] for c, _ in ranked)
+                doc = (context or "").rstrip() + "\n\n"
+                for cue in (cue_for(f), NEUTRAL_CUE):
+                    reqs.append(Request((Message("user", f"{doc}{cue} "),), raw_prompt=True, continuations=conts,
+                                        tag=f"pmi:{f.name}"))
             continue
         question, letters = prompts.choice_question(f, [c.display() for c, _ in ranked], fmt)
         plans.append((f, ranked, letters))
@@ -119,23 +158,28 @@ def decide(
 ) -> list[Choice]:
     out: list[Choice] = []
     it = iter(responses or ())
-    dists: list[Mapping[str, float] | None] = [
-        (_letter_probs(next(it), letters) if responses is not None else None) if ranked else None
-        for _, ranked, letters in plans
-    ]
-    if calibrate:
+    dists: list[Mapping[str, float] | None] = []
+    for _, ranked, letters in plans:
+        if not ranked or responses is None:
+            dists.append(None)
+        elif letters == "pmi":
+            dists.append(_pmi_probs(next(it), next(it), len(ranked)) if len(ranked) > 1 else None)
+        else:
+            dists.append(_letter_probs(next(it), letters))
+    if calibrate and not any(letters == "pmi" for _, _, letters in plans):
         dists = _calibrate(dists)
     for (f, ranked, letters), probs in zip(plans, dists, strict=True):
         if not ranked:
             out.append(Choice(f, None, 0.0, None, 0.0, ()))
             continue
         priors = [p for _, p in ranked] + [NONE_PRIOR]
+        labels = letters if letters != "pmi" else [str(i) for i in range(len(ranked))] + ["none"]
         model: list[float | None]
         if probs is None:
             combined = priors
             model = [None] * len(priors)
         else:
-            mp = [probs.get(ch, 0.0) for ch in letters]
+            mp = [probs.get(ch, 0.0) for ch in labels]
             combined = [prior_weight * p + (1 - prior_weight) * m for p, m in zip(priors, mp, strict=True)]
             model = list(mp)
         best = max(range(len(combined)), key=lambda i: (combined[i], -i))
@@ -146,7 +190,7 @@ def decide(
         extra: list[tuple[Candidate, float]] = []
         if f.many:
             for i, (c, _) in enumerate(ranked):
-                if i != best and combined[i] >= max(min_score, 0.7 * combined[best]):
+                if i != best and combined[i] >= max(min_score, 0.8 * combined[best]):
                     extra.append((c, combined[i]))
         out.append(Choice(f, ranked[best][0], combined[best], model[best], priors[best], tuple(ranked), tuple(extra)))
     return out

@@ -24,7 +24,7 @@ from evidex.extract.choice import build_requests, decide, grammar_for
 from evidex.extract.generate import RawValue, run_generate
 from evidex.extract.records import extract_records
 from evidex.ground.align import ground_in_view
-from evidex.ground.normalize import normalize_value
+from evidex.ground.normalize import normalize_value, printed_value
 from evidex.model import (
     Coverage,
     Document,
@@ -63,6 +63,10 @@ class ExtractOptions(BaseModel):
     min_score: float = 0.2
     keep_ungrounded: bool = False  # keep values with no support in the text (marked UNGROUNDED)
     prompt_format: int = 0  # 0, 1, 2: equivalent prompt formats (FormatSpread)
+    # How the model re-ranks candidates in choice mode. auto = "prior": measured best with the packaged 270M base
+    # model (docs/benchmarks.md), which then only handles fields without candidates, labels and entities.
+    # "pmi" (backends that score continuations) and "choice" (multiple-choice by next-token) suit larger models.
+    scorer: Literal["auto", "prior", "pmi", "choice"] = "auto"
     fuzzy_threshold: float = 0.8
 
 
@@ -130,14 +134,19 @@ class Extractor:
         if self.mode in ("choice", "rules"):
             cands = build_candidates(doc).items
             context = ""
-            if self.mode == "choice" and o.context_tokens > 0:
+            if self.mode == "choice" and o.scorer not in ("auto", "prior") and o.context_tokens > 0:
                 queries = [f"{f.name} {f.description}" for f in scalar]
                 ctx_view, selected, all_chunks = select_context(doc, queries, o.context_tokens, view=view)
                 context = ctx_view.text
                 coverage = Coverage(len(all_chunks), len(selected), len(doc.text), sum(len(c.view.text) for c in selected))
             choosable = [f for f in scalar if f.type not in (FieldType.BOOLEAN, FieldType.ENUM)]
-            plans, reqs = build_requests(choosable, cands, context, backend=self.backend if self.mode == "choice" else None,
-                                         top_k=o.top_k, fmt=o.prompt_format)
+            scorer = "prior" if o.scorer == "auto" or self.mode == "rules" else o.scorer
+            if scorer == "pmi" and self.backend is not None and not self.backend.capabilities.scoring:
+                scorer = "choice"
+            diag["scorer"] = scorer
+            ask = self.backend if scorer != "prior" else None
+            plans, reqs = build_requests(choosable, cands, context, backend=ask, top_k=o.top_k, fmt=o.prompt_format,
+                                         scorer=scorer if scorer != "prior" else "choice")
             resps = self._generate(reqs, responses) if reqs else None
             choices = decide(plans, resps, prior_weight=o.prior_weight if resps else 1.0, min_score=o.min_score)
             for ch in choices:
@@ -185,26 +194,30 @@ class Extractor:
     def _from_span(self, f: Field, path: str, doc: Document, span: Span, score: float) -> Extraction:
         raw = doc.text[span.start : span.end]
         value, notes = normalize_value(f, raw)
+        value = printed_value(f, raw, value)
         return Extraction(path, value if value is not None else raw, raw, (span,), Grounding.EXACT,
                           round(max(0.0, min(1.0, score)), 4), self.engine_name, 1.0, tuple(notes))
 
     def _ground_raw(self, v: RawValue, doc: Document) -> Extraction:
         f = v.field
-        value, notes = normalize_value(f, v.raw)
+        typed, notes = normalize_value(f, v.raw)
+        al = ground_in_view(v.raw, v.view, doc.text, field_type=f.type, typed_value=typed)
         if f.type in (FieldType.BOOLEAN, FieldType.ENUM) or not f.extractive:
-            al = ground_in_view(v.raw, v.view, doc.text, field_type=f.type, typed_value=value)
             status = al.status if al.status is not Grounding.UNGROUNDED else Grounding.INFERRED
-            return Extraction(v.path, value if value is not None else v.raw, v.raw, al.spans, status,
+            return Extraction(v.path, typed if typed is not None else v.raw, v.raw, al.spans, status,
                               0.5 * al.score + 0.25, self.engine_name, al.score, tuple(notes))
-        al = ground_in_view(v.raw, v.view, doc.text, field_type=f.type, typed_value=value)
         spans: tuple[Span, ...] = ()
         if al.status is Grounding.FUZZY and al.score < self.options.fuzzy_threshold:
             al_status = Grounding.UNGROUNDED
         else:
             al_status, spans = al.status, al.spans
         conf = {Grounding.EXACT: 0.8, Grounding.NORMALIZED: 0.7, Grounding.FUZZY: 0.5 * al.score}.get(al_status, 0.0)
-        return Extraction(v.path, value if value is not None else v.raw, v.raw, spans, al_status, round(conf, 4),
-                          self.engine_name, al.score, tuple(notes))
+        value = typed if typed is not None else v.raw
+        if f.as_printed and spans:  # as printed in the document, not as the model rewrote it
+            printed = " ".join(doc.text[s.start : s.end] for s in spans)
+            value = printed_value(f, printed, typed if typed is not None else printed)
+        return Extraction(v.path, value, v.raw, spans, al_status, round(conf, 4), self.engine_name, al.score,
+                          tuple(notes))
 
     @staticmethod
     def _merge(items: Sequence[Extraction], many_paths: set[str]) -> list[Extraction]:

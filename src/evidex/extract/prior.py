@@ -60,12 +60,35 @@ def shape(s: str) -> str:
     return re.sub(r"(.)\1+", r"\1", s)
 
 
+_ROLES: dict[str, frozenset[str]] = {
+    "org": frozenset(
+        ["company", "vendor", "supplier", "seller", "merchant", "store", "shop", "issuer", "organisation", "organization", "business", "firm", "employer", "manufacturer", "lender", "borrower", "landlord", "tenant", "contractor", "party", "parties", "counterparty"]
+    ),
+    "place": frozenset(["jurisdiction", "state", "country", "governing", "venue"]),
+    "address": frozenset(["address", "street", "premises", "location"]),
+}
+
+
+def field_role(f: Field) -> str | None:
+    """What kind of thing a string field holds, from its name (and description when the name is vague)."""
+    name = set(words(f.name.replace("_", " ")))
+    for role, cues in _ROLES.items():
+        if name & cues:
+            return role
+    desc = set(words(f.description)[:8])
+    for role, cues in _ROLES.items():
+        if desc & cues:
+            return role
+    return None
+
+
 @dataclass(frozen=True)
 class FieldQuery:
     field: Field
     name_terms: frozenset[str]
     all_terms: frozenset[str]  # name + description, expanded with synonyms, stemmed
     shapes: frozenset[str]
+    role: str | None = None
 
     @staticmethod
     def of(f: Field) -> FieldQuery:
@@ -76,6 +99,7 @@ class FieldQuery:
             frozenset(_stem(w) for w in _expand(name)),
             frozenset(_stem(w) for w in _expand(name | desc)),
             frozenset(shape(e) for e in f.examples),
+            field_role(f) if f.type is FieldType.STRING else None,
         )
 
 
@@ -87,18 +111,37 @@ def type_score(f: Field, c: Candidate) -> float:
         if "amount" in c.tags:
             return 1.0 if ("." in c.text or "," in c.text or not c.text.isdigit()) else 0.6
         return 0.0
+    if t is FieldType.DURATION:
+        return 1.0 if "duration" in c.tags else 0.0
     if t is FieldType.INTEGER:
         return 1.0 if "integer" in c.tags else (0.3 if "amount" in c.tags else 0.0)
     if t is FieldType.STRING:
         name = set(words(f.name.replace("_", " ")))
-        if c.tags & {"date", "amount"} and c.source in ("date", "amount"):
-            return 0.15
+        if c.tags & {"date", "amount", "percent"} and (c.source in ("date", "amount", "percent") or "text" in c.tags):
+            return 0.15  # a bare date or amount is rarely the answer to a text field
         if "ident" in c.tags and name & _ID_WORDS:
             return 1.0
         if "email" in c.tags:
             return 1.0 if "email" in name or "mail" in name else 0.2
-        return 0.8 if c.source in ("kv", "cell", "line", "paragraph", "heading") else 0.4
+        return 0.8 if c.source in ("kv", "cell", "line", "paragraph", "heading", "address", "place", "org") else 0.4
     return 0.0
+
+
+_GROUP_STEMS: tuple[frozenset[str], ...] = tuple(frozenset(_stem(w) for w in g) for g in _SYNONYMS)
+
+
+def conflict(own: frozenset[str], label: str) -> float:
+    """Share of the label's words that name *another* kind of value (e.g. 'quantity' for a total)."""
+    ws = [_stem(w) for w in words(label) if w not in _STOP]
+    if not ws:
+        return 0.0
+    foreign = 0
+    for w in ws:
+        if w in own:
+            continue
+        if any(w in g and not (g & own) for g in _GROUP_STEMS):
+            foreign += 1
+    return foreign / len(ws)
 
 
 def overlap(terms: frozenset[str], text: str) -> float:
@@ -113,14 +156,29 @@ def prior(q: FieldQuery, c: Candidate) -> float:
     ts = type_score(q.field, c)
     if ts == 0.0:
         return 0.0
-    label = max(overlap(q.name_terms, c.label), 0.7 * overlap(q.all_terms, c.label)) if c.label else 0.0
+    label = 0.0
+    if c.label:
+        # the field's name counts fully; words of its description only weakly (they describe context too)
+        label = max(overlap(q.name_terms, c.label), 0.4 * overlap(q.all_terms, c.label))
+        label -= 0.5 * conflict(q.name_terms, c.label)
     content = 0.5 * overlap(q.all_terms, c.text) if q.field.type is FieldType.STRING else 0.0
     shp = 1.0 if q.shapes and shape(c.text) in q.shapes else 0.0
-    src = {"kv": 1.0, "cell": 0.9, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
+    src = {"kv": 1.0, "cell": 0.9, "address": 0.8, "duration": 0.6, "place": 0.5, "org": 0.6, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
            "paragraph": 0.3, "email": 0.5, "percent": 0.5}.get(c.source, 0.3)
-    length_pen = 1.0 if len(c.text) <= 80 else 0.6
+    length_pen = 1.0 if len(c.text) <= (200 if c.source == "address" else 80) else 0.6
     layer_pen = 1.0 if c.layer.value == "body" else 0.5
-    score = ts * (0.12 + 0.55 * label + 0.13 * max(content, 0.0) + 0.1 * shp + 0.1 * src) * length_pen * layer_pen
+    role = 0.0
+    if q.role is not None:
+        if q.role in c.tags:
+            role = 0.25 + (0.1 * (1.0 - c.position) if q.role == "org" else 0.0)  # names head documents
+        if q.role in ("place", "org") and c.source in ("place", "org"):
+            role += 0.1  # a name found in running text is as good as a line holding it
+        if q.role == "address" and c.source == "address":
+            role = 0.35  # a multi-line address block beats any single line of it
+        if q.role == "address" and "address" not in c.tags:
+            role -= 0.1
+    base = 0.12 if q.field.type is FieldType.STRING else 0.22  # passing a type gate is evidence already
+    score = ts * (base + 0.55 * label + 0.13 * max(content, 0.0) + 0.1 * shp + 0.1 * src + role) * length_pen * layer_pen
     return min(1.0, score)
 
 

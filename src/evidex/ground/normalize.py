@@ -183,6 +183,11 @@ def normalize_value(field: Field, raw: object, *, dayfirst: bool | None = None, 
         value, notes = _date(text, dayfirst)
     elif ftype is FieldType.MONEY:
         value, notes = _money(raw, text)
+    elif ftype is FieldType.DURATION:
+        from evidex.ground.durations import normalize_duration
+
+        value = normalize_duration(text)
+        notes = [] if value is not None else [f"unparsed duration: {text.strip()!r}"]
     elif ftype is FieldType.BOOLEAN:
         value = normalize_bool(raw)
         notes = [] if value is not None else [f"unparsed boolean: {text.strip()!r}"]
@@ -249,3 +254,19 @@ __all__ = [
     "normalize_decimal", "normalize_enum", "normalize_integer", "normalize_money", "normalize_value",
     "parse_number", "to_decimal",
 ]
+
+
+_CURRENCY_EDGE = re.compile(r"^(?:[^\d(+-]+)|(?:[^\d)]+)$")
+
+
+def printed_value(field: Field, raw: str, value: Any) -> Any:
+    """The value to output for an ``as_printed`` field: the text as printed once it validated as the type.
+
+    Amounts drop their currency symbol or code (``RM 8.50`` → ``8.50``); whitespace is collapsed.
+    """
+    if value is None or not field.as_printed:
+        return value
+    text = " ".join(raw.split())
+    if field.type in (FieldType.MONEY, FieldType.DECIMAL, FieldType.INTEGER):
+        text = _CURRENCY_EDGE.sub("", text).strip()
+    return text

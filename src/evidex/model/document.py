@@ -119,6 +119,15 @@ class Node:
     prov: Prov | None = None
     attrs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (read-only mappings are not)
+        return (_node, (self.id, self.kind, self.span, self.parent, self.children, self.level, self.layer, self.prov,
+                        dict(self.attrs)))
+
+
+def _node(id: int, kind: NodeKind, span: Span, parent: int | None, children: tuple[int, ...], level: int | None,
+          layer: Layer, prov: Prov | None, attrs: dict[str, Any]) -> Node:
+    return Node(id, kind, span, parent, children, level, layer, prov, MappingProxyType(attrs))
+
 
 @dataclass(frozen=True, slots=True)
 class Page:
@@ -154,6 +163,10 @@ class Document:
     anchors: tuple[Anchor, ...] = ()  # sorted by span.start
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (read-only mappings are not); caches are dropped
+        return (_document, (self.id, self.text, self.nodes, self.source, self.pages, self.anchors, self.warnings,
+                            dict(self.metadata)))
 
     # ------------------------------------------------------------------ access
     def node_text(self, node: Node | int) -> str:
@@ -291,6 +304,11 @@ class Document:
         for page in self.pages:
             if page.span.end > n_text:
                 raise ValueError(f"page {page.number} span beyond text length")
+
+
+def _document(id: str, text: str, nodes: tuple[Node, ...], source: Source, pages: tuple[Page, ...],
+              anchors: tuple[Anchor, ...], warnings: tuple[str, ...], metadata: dict[str, str]) -> Document:
+    return Document(id, text, nodes, source, pages, anchors, warnings, MappingProxyType(metadata))
 
 
 def content_id(data: bytes) -> str:

@@ -23,6 +23,7 @@ class FieldType(StrEnum):
     MONEY = "money"
     ENUM = "enum"
     BOOLEAN = "boolean"
+    DURATION = "duration"  # "two (2) years" → "2 years"
     RECORD = "record"
 
 
@@ -35,6 +36,7 @@ _ALIASES: dict[str, FieldType] = {
     "enum": FieldType.ENUM, "choice": FieldType.ENUM,
     "bool": FieldType.BOOLEAN, "boolean": FieldType.BOOLEAN,
     "record": FieldType.RECORD, "object": FieldType.RECORD,
+    "duration": FieldType.DURATION, "period": FieldType.DURATION,
 }
 
 
@@ -49,6 +51,7 @@ class Field:
     choices: tuple[str, ...] = ()  # for enums
     fields: tuple[Field, ...] = ()  # for records
     extractive: bool = True  # the value must appear in the text (False: may be inferred, e.g. booleans)
+    as_printed: bool = False  # validate as the type, but output the text as printed (amounts without currency)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "type": self.type.value}
@@ -66,6 +69,8 @@ class Field:
             d["fields"] = [f.to_dict() for f in self.fields]
         if not self.extractive:
             d["extractive"] = False
+        if self.as_printed:
+            d["as_printed"] = True
         return d
 
 
@@ -245,7 +250,8 @@ def _fields_from(spec: Any, path: str) -> tuple[Field, ...]:
     return tuple(out)
 
 
-_FIELD_KEYS = {"type", "description", "examples", "required", "many", "list", "choices", "enum", "fields", "extractive"}
+_FIELD_KEYS = {"type", "description", "examples", "required", "many", "list", "choices", "enum", "fields", "extractive",
+               "as_printed"}
 
 
 def _field_from(name: str, spec: Any, path: str) -> Field:
@@ -290,6 +296,7 @@ def _field_from(name: str, spec: Any, path: str) -> Field:
         choices=tuple(str(c) for c in choices),
         fields=sub,
         extractive=bool(spec.get("extractive", ftype not in (FieldType.BOOLEAN, FieldType.ENUM))),
+        as_printed=bool(spec.get("as_printed", False)),
     )
 
 

@@ -30,8 +30,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from multiprocessing.reduction import ForkingPickler
-from types import MappingProxyType
 from typing import Any
 
 from evidex.errors import (
@@ -54,16 +52,6 @@ FAULTS = ("segfault", "abort", "exit", "kill", "hang", "sleep", "oom", "raise")
 MAX_TASKS_PER_WORKER = 200  # recycle workers now and then: native leaks and fragmentation stay bounded
 
 
-def _mappingproxy(d: dict[Any, Any]) -> MappingProxyType[Any, Any]:
-    return MappingProxyType(d)
-
-
-def _reduce_mappingproxy(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
-    return (_mappingproxy, (dict(m),))
-
-
-# Documents hold read-only mappings (node attrs, metadata); make them cross the process boundary.
-ForkingPickler.register(MappingProxyType, _reduce_mappingproxy)
 
 
 # ---------------------------------------------------------------------------------------------- worker side

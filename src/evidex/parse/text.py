@@ -208,6 +208,7 @@ def write_blocks(w: BlockWriter, text: str, first_line: int = 1) -> None:
     if block:
         w.block(block, None)
     w.sections.close_all()
+    w.gap(len(text))  # trailing markup no node holds (e.g. a table's closing pipe) stays in the canonical text
 
 
 class TextParser:

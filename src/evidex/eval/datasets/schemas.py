@@ -21,13 +21,14 @@ fields:
     many: true
     description: Each company or person that is a party to the agreement, name as written, e.g. Nitromed Inc.
   term:
-    type: string
-    description: Length of the agreement as a number and a unit, e.g. "3 years", "11 months".
+    type: duration
+    description: Length of the agreement (how long it stays in force), e.g. "3 years", "11 months".
 """
 
 SROIE_YAML = """\
 # SROIE 2019 task 3: scanned receipts (ICDAR 2019). Scored by exact match after whitespace normalisation,
-# so values must be copied as printed (dates and totals are NOT reformatted).
+# so values must be copied as printed: dates and totals are validated as dates and amounts but output as
+# printed (as_printed), amounts without their currency.
 name: sroie
 description: Key information printed on a shop receipt.
 fields:
@@ -35,14 +36,16 @@ fields:
     type: string
     description: Name of the company that issued the receipt, as printed.
   date:
-    type: string
-    description: Date of the receipt exactly as printed, e.g. 25/12/2018.
+    type: date
+    as_printed: true
+    description: Date of the receipt.
   address:
     type: string
     description: Address of the company as printed, lines joined by a space.
   total:
-    type: string
-    description: Total amount paid as printed, without currency, e.g. 9.00.
+    type: money
+    as_printed: true
+    description: Total amount paid.
 """
 
 CUAD_YAML = """\
