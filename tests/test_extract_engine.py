@@ -234,3 +234,73 @@ def test_pmi_scorer_uses_continuation_scores() -> None:
     assert v["invoice_date"].raw == "13 April 2024"
     assert all(req.raw_prompt and req.continuations for req in be.requests)
     assert len(be.requests) % 2 == 0  # a cue request and a neutral request per field
+
+
+NER_TEXT = b"Maria Gonzalez joined Northwind Traders in 2019. Later, Maria Gonzalez left for Acme Tools.\n"
+NER_SCHEMA = Schema.from_yaml("""
+entities: {PERSON: a person, ORG: an organisation}
+relations: {works_for: {head: PERSON, tail: ORG}}
+labels: {doc_type: [news, invoice, contract]}
+""")
+
+
+def test_entities_are_every_exact_mention_and_relations_respect_types() -> None:
+    d = parse_bytes(NER_TEXT, "bio.txt")
+    be = FakeBackend()
+    be.push("2")  # the label question comes first; the fake answers option 2 without logprobs
+    be.push(json.dumps({"entities": [{"text": "Maria Gonzalez", "type": "PERSON"},
+                                     {"text": "Northwind Traders", "type": "ORG"},
+                                     {"text": "Globex", "type": "ORG"},  # hallucinated: no mention, dropped
+                                     {"text": "Acme Tools", "type": "CITY"}]}))  # unknown type: dropped
+    # ids refer to the entity listing given to the model: [0]=Maria, [1]=Northwind, [2]=Maria (2nd mention)
+    be.push(json.dumps({"relations": [{"type": "works_for", "head": 0, "tail": 1},
+                                      {"type": "works_for", "head": 1, "tail": 0},  # wrong direction: PERSON→ORG only
+                                      {"type": "works_for", "head": 0, "tail": 9}]}))  # out of range
+    r = Extractor(be, ExtractOptions(mode="generate")).extract(d, NER_SCHEMA)
+    assert [(e.type, e.text) for e in r.entities] == [("PERSON", "Maria Gonzalez"), ("ORG", "Northwind Traders"),
+                                                      ("PERSON", "Maria Gonzalez")]
+    for e in r.entities:
+        assert d.text[e.span.start : e.span.end] == e.text
+    assert len(r.relations) == 1
+    rel = r.relations[0]
+    assert (r.entities[rel.head].text, r.entities[rel.tail].text) == ("Maria Gonzalez", "Northwind Traders")
+    assert d.text[rel.evidence[0].start : rel.evidence[0].end].startswith("Maria Gonzalez joined Northwind Traders")
+    assert [(lab.name, lab.value) for lab in r.labels] == [("doc_type", "invoice")]
+
+
+def test_label_uses_next_token_distribution_when_available() -> None:
+    from evidex.backends.base import Response
+
+    d = parse_bytes(b"INVOICE\n\nInvoice number: 7\nTotal: $5.00\n", "inv.txt")
+    schema = Schema.from_yaml("labels: {doc_type: [letter, invoice, contract]}")
+    be = FakeBackend()
+    be.capabilities = type(be.capabilities)(json_schema=True, grammar=True, logprobs=True)
+    orig = be.generate
+
+    def gen(reqs):
+        out = orig(reqs)
+        return [Response(text="1", top_logprobs=({"1": -2.0, "2": -0.2, "3": -3.0, "The": -0.1},)) for _ in out]
+
+    be.generate = gen  # type: ignore[method-assign]
+    be.push("x")
+    r = Extractor(be, ExtractOptions(mode="generate")).extract(d, schema)
+    (lab,) = r.labels
+    assert lab.value == "invoice" and 0.6 < lab.confidence < 0.9
+    assert lab.evidence and d.text[lab.evidence[0].start : lab.evidence[0].end]
+
+
+def test_cli_schema_errors_exit_2_with_the_offending_path(tmp_path, examples_dir) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("fields:\n  total: {type: monye}\n")
+    exe = str(Path(sys.executable).parent / "evidex")
+    r = subprocess.run([exe, "extract", str(examples_dir / "invoice-acme.html"), "--schema", str(bad), "--backend", "none"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "EVX-C001" in r.stderr and "fields.total.type" in r.stderr and "monye" in r.stderr
+    r = subprocess.run([exe, "extract", str(examples_dir / "invoice-acme.html"), "--schema", str(tmp_path / "nope.yaml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "schema file not found" in r.stderr

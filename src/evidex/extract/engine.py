@@ -34,6 +34,7 @@ from evidex.model import (
     FieldType,
     Grounding,
     Label,
+    Relation,
     Result,
     Schema,
     Span,
@@ -90,7 +91,7 @@ class Extractor:
         responses: list[Response] = []
         diagnostics: dict[str, object] = {"mode": self.mode}
         try:
-            extractions, labels, entities, coverage = self._run(doc, schema, responses, diagnostics)
+            extractions, labels, entities, relations, coverage = self._run(doc, schema, responses, diagnostics)
         except BackendError as e:
             return Result(doc.id, doc.source.path or doc.source.name, usage=_usage(responses, time.monotonic() - t0),
                           error=e.to_dict(), diagnostics=diagnostics)
@@ -107,6 +108,7 @@ class Extractor:
             source=doc.source.path or doc.source.name,
             extractions=tuple(extractions),
             entities=tuple(entities),
+            relations=tuple(relations),
             labels=tuple(labels),
             usage=_usage(responses, time.monotonic() - t0),
             coverage=coverage,
@@ -122,7 +124,7 @@ class Extractor:
 
     def _run(
         self, doc: Document, schema: Schema, responses: list[Response], diag: dict[str, object]
-    ) -> tuple[list[Extraction], list[Label], list[Entity], Coverage]:
+    ) -> tuple[list[Extraction], list[Label], list[Entity], list[Relation], Coverage]:
         o = self.options
         scalar = [f for f in schema.fields if f.type is not FieldType.RECORD]
         records = [f for f in schema.fields if f.type is FieldType.RECORD]
@@ -189,7 +191,8 @@ class Extractor:
 
         labels = self._labels(doc, schema, view, responses) if schema.labels and self.backend is not None else []
         entities = self._entities(doc, schema, view, responses) if schema.entities and self.backend is not None else []
-        return out, labels, entities, coverage
+        relations = self._relations(doc, schema, view, entities, responses) if schema.relations and len(entities) > 1 else []
+        return out, labels, entities, relations, coverage
 
     def _from_span(self, f: Field, path: str, doc: Document, span: Span, score: float) -> Extraction:
         raw = doc.text[span.start : span.end]
@@ -292,6 +295,45 @@ class Extractor:
                         found[(src.start, src.end, item["type"])] = Entity(item["type"], src, mention)
                     start = i + len(mention)
         return sorted(found.values(), key=lambda e: (e.span.start, e.type))
+
+
+    def _relations(self, doc: Document, schema: Schema, view: TextView, entities: Sequence[Entity],
+                   responses: list[Response]) -> list[Relation]:
+        """Relations between extracted entities, asked per chunk among the entities it holds; head and tail types
+        are checked against the schema, evidence is the hull of the two mentions."""
+        assert self.backend is not None
+        from evidex.extract.generate import parse_json
+
+        rel_types = {r.name: (r.head, r.tail, r.description) for r in schema.relations}
+        js = prompts.relations_schema(list(rel_types))
+        out: dict[tuple[str, int, int], Relation] = {}
+        for ch in chunk_view(view, self.options.chunk_tokens, self.backend.count_tokens):
+            inside = [i for i, e in enumerate(entities) if ch.source_span.contains(e.span)]
+            if len(inside) < 2:
+                continue
+            listing = [(k, entities[i].type, entities[i].text) for k, i in enumerate(inside)]
+            req = Request((Message("system", prompts.SYSTEM),
+                           Message("user", prompts.relations_prompt(ch.view.text, listing, rel_types, self.options.prompt_format))),
+                          json_schema=js if self.backend.capabilities.json_schema else None,
+                          max_tokens=self.options.max_output_tokens, tag=f"relations:chunk{ch.index}")
+            resp = self._generate([req], responses)[0]
+            try:
+                obj = parse_json(resp.text)
+            except ValueError:
+                continue
+            for item in obj.get("relations", []) if isinstance(obj, dict) else []:
+                if not isinstance(item, dict) or item.get("type") not in rel_types:
+                    continue
+                h, t = item.get("head"), item.get("tail")
+                if not (isinstance(h, int) and isinstance(t, int) and 0 <= h < len(inside) and 0 <= t < len(inside)) or h == t:
+                    continue
+                head, tail = inside[h], inside[t]
+                want_h, want_t, _ = rel_types[item["type"]]
+                if entities[head].type != want_h or entities[tail].type != want_t:
+                    continue  # type constraint of the schema
+                hull = entities[head].span.union(entities[tail].span)
+                out[(item["type"], head, tail)] = Relation(item["type"], head, tail, (hull,), 0.5)
+        return list(out.values())
 
 
 def _top(path: str) -> str:

@@ -135,3 +135,32 @@ def repair_message(error: str) -> str:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False)
+
+
+def relations_prompt(context: str, entities: Sequence[tuple[int, str, str]], relations: Mapping[str, tuple[str, str, str]],
+                     fmt: int = 0) -> str:
+    """``entities``: (id, type, text); ``relations``: name → (head type, tail type, description)."""
+    ents = "\n".join(f"[{i}] {t}: {x}" for i, t, x in entities)
+    rels = "\n".join(f"- {n}: {h} → {t}" + (f" ({d})" if d else "") for n, (h, t, d) in relations.items())
+    return (
+        f"{document_block(context, fmt)}Entities:\n{ents}\n\nRelation types:\n{rels}\n\n"
+        "List the relations the document states between these entities, by entity number. "
+        'Reply with JSON: {"relations": [{"type": "...", "head": 0, "tail": 1}]}'
+    )
+
+
+def relations_schema(names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "relations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"type": {"enum": list(names)}, "head": {"type": "integer"}, "tail": {"type": "integer"}},
+                    "required": ["type", "head", "tail"],
+                },
+            }
+        },
+        "required": ["relations"],
+    }
