@@ -24,18 +24,19 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
 Canonical text: pages separated by a blank line; blocks by a blank line; lines of a block by "\\n";
 table rows by "\\n" and cells by " | ". Each word is a fine-grained anchor:
 ``Prov(page=n, bbox=BBox(x0, top, x1, bottom, Origin.TOP_LEFT))`` in PDF points from the mediabox corner.
+
+Modules: ``pdf_guard`` (content-stream bomb guard, runs before pdfium), ``pdf_text`` (per-page words, rules
+and image boxes from pdfium); this module assigns words to tables, marks furniture, orders and emits.
 """
 
 from __future__ import annotations
 
-import ctypes
 import re
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from evidex.errors import DecompressionLimitError, EmptyInputError, EncryptedError, LimitError, MalformedError
+from evidex.errors import EmptyInputError, EncryptedError, LimitError, MalformedError
 from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
 from evidex.parse.builder import DocumentBuilder
@@ -49,10 +50,11 @@ from evidex.parse.layout import (
     reading_order,
     words_to_lines,
 )
-from evidex.parse.limits import Limits
-from evidex.parse.pdftables import Rule, Table, find_tables
+from evidex.parse.pdf_guard import PAGE_CONTENT_CAP, check_content_streams
+from evidex.parse.pdf_text import PageReader
+from evidex.parse.pdftables import Table, find_tables
 
-__all__ = ["PdfParser"]
+__all__ = ["PAGE_CONTENT_CAP", "PdfParser"]  # the guard's error names evidex.parse.pdf.PAGE_CONTENT_CAP
 
 OCR_DPI = 200
 _PAGE_NUM = re.compile(
@@ -86,311 +88,6 @@ class _Page:
     warnings: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------------------------------------- pdfium
-class _PageReader:
-    """Extract words (with style and visibility), ruling lines and image boxes from one pdfium page."""
-
-    def __init__(self, raw: Any) -> None:
-        self.r = raw
-        self._styles: dict[int, tuple[bool, bool, bool]] = {}  # text object address → (bold, invisible, white)
-        self._text_object = _text_object_fn(raw)
-
-    def _style(self, key: int) -> tuple[bool, bool, bool]:
-        st = self._styles.get(key)
-        if st is not None:
-            return st
-        r = self.r
-        obj = ctypes.cast(key, r.FPDF_PAGEOBJECT)
-        mode = r.FPDFTextObj_GetTextRenderMode(obj)
-        cr, cg, cb, ca = (ctypes.c_uint() for _ in range(4))
-        getter = r.FPDFPageObj_GetStrokeColor if mode == 1 else r.FPDFPageObj_GetFillColor
-        has_color = getter(obj, cr, cg, cb, ca)
-        white = bool(has_color) and min(cr.value, cg.value, cb.value) >= 245
-        invisible = mode == r.FPDF_TEXTRENDERMODE_INVISIBLE or (bool(has_color) and ca.value == 0)
-        bold = False
-        font = r.FPDFTextObj_GetFont(obj)
-        if font:
-            buf = ctypes.create_string_buffer(256)
-            r.FPDFFont_GetBaseFontName(font, buf, 256)
-            name = buf.value.decode("latin-1", "replace").lower()
-            weight = r.FPDFFont_GetWeight(font)
-            bold = weight >= 600 or any(s in name for s in ("bold", "black", "heavy", "semibold", "demi"))
-        st = (bold, invisible, white)
-        self._styles[key] = st
-        return st
-
-    def read(
-        self, page: Any, textpage: Any, box: tuple[float, float, float, float]
-    ) -> tuple[list[Word], list[Rule], list[tuple[float, float, float, float]], list[tuple[float, float, float, float]]]:
-        """Words, ruling lines, dark filled areas and image boxes (all top-left origin, points)."""
-        r = self.r
-        left, _bottom, _right, top = box
-        fills: list[tuple[float, float, float, float]] = []
-        images: list[tuple[float, float, float, float]] = []
-        rules: list[Rule] = []
-        for k in range(r.FPDFPage_CountObjects(page)):
-            obj = r.FPDFPage_GetObject(page, k)
-            t = r.FPDFPageObj_GetType(obj)
-            if t not in (r.FPDF_PAGEOBJ_PATH, r.FPDF_PAGEOBJ_IMAGE):
-                continue
-            bl, bb, br, bt = (ctypes.c_float() for _ in range(4))
-            if not r.FPDFPageObj_GetBounds(obj, bl, bb, br, bt):
-                continue
-            bx = (bl.value - left, top - bt.value, br.value - left, top - bb.value)
-            if t == r.FPDF_PAGEOBJ_IMAGE:
-                images.append(bx)
-                continue
-            if len(rules) < 5000:
-                rules.extend(self._path_rules(obj, bx, left, top))
-            fm, st = ctypes.c_int(), ctypes.c_int()
-            r.FPDFPath_GetDrawMode(obj, fm, st)
-            if fm.value:
-                cr, cg, cb, ca = (ctypes.c_uint() for _ in range(4))
-                if r.FPDFPageObj_GetFillColor(obj, cr, cg, cb, ca) and min(cr.value, cg.value, cb.value) < 200:
-                    fills.append(bx)
-        words = self._words(textpage, box, fills + images)
-        return words, rules, fills, images
-
-    def _path_rules(self, obj: Any, bx: tuple[float, float, float, float], left: float, top: float) -> list[Rule]:
-        r = self.r
-        x0, y0, x1, y1 = bx
-        w, h = x1 - x0, y1 - y0
-        if h <= 3 and w >= 5:
-            return [Rule(True, (y0 + y1) / 2, x0, x1)]
-        if w <= 3 and h >= 5:
-            return [Rule(False, (x0 + x1) / 2, y0, y1)]
-        n = r.FPDFPath_CountSegments(obj)
-        if n < 2 or n > 200:
-            return []
-        m = r.FS_MATRIX()
-        if not r.FPDFPageObj_GetMatrix(obj, m):
-            return []
-        out: list[Rule] = []
-        prev: tuple[float, float] | None = None
-        start: tuple[float, float] | None = None
-        px, py = ctypes.c_float(), ctypes.c_float()
-        for i in range(n):
-            seg = r.FPDFPath_GetPathSegment(obj, i)
-            if not r.FPDFPathSegment_GetPoint(seg, px, py):
-                continue
-            pt = (m.a * px.value + m.c * py.value + m.e - left, top - (m.b * px.value + m.d * py.value + m.f))
-            kind = r.FPDFPathSegment_GetType(seg)
-            if kind == r.FPDF_SEGMENT_LINETO and prev is not None:
-                out.extend(_seg_rule(prev, pt))
-            if kind == r.FPDF_SEGMENT_MOVETO:
-                start = pt
-            if r.FPDFPathSegment_GetClose(seg) and start is not None:
-                out.extend(_seg_rule(pt, start))
-            prev = pt
-        return out
-
-    def _words(
-        self, tp: Any, box: tuple[float, float, float, float], backgrounds: list[tuple[float, float, float, float]]
-    ) -> list[Word]:
-        r = self.r
-        left, bottom, right, top = box
-        pw, ph = right - left, top - bottom
-        n = r.FPDFText_CountChars(tp)
-        rect = r.FS_RECTF()
-        get_obj = self._text_object
-        get_unicode, get_box, get_size = r.FPDFText_GetUnicode, r.FPDFText_GetLooseCharBox, r.FPDFText_GetFontSize
-        text = _page_text(r, tp, n)
-        words: list[Word] = []
-        cur: list[str] = []
-        cx0 = cy0 = cx1 = cy1 = 0.0
-        csize = 0.0
-        cbold = chidden = False
-
-        def flush() -> None:
-            if cur:
-                words.append(Word("".join(cur), cx0, cy0, cx1, cy1, csize, cbold, chidden))
-                cur.clear()
-
-        for i in range(n):
-            ch = text[i] if text is not None else chr(get_unicode(tp, i))
-            if ch <= " " or ch.isspace() or ch in "\ufffe\uffff\ufeff":
-                flush()
-                continue
-            obj = get_obj(tp, i)
-            bold, invisible, white = self._style(obj) if obj else (False, False, False)
-            get_box(tp, i, rect)
-            x0, x1 = rect.left - left, rect.right - left
-            y0, y1 = top - rect.top, top - rect.bottom
-            size = get_size(tp, i)
-            mx, my = (x0 + x1) / 2, (y0 + y1) / 2
-            hidden = (
-                invisible
-                or size < 1.0
-                or not (0 <= mx <= pw and 0 <= my <= ph)
-                or (white and not any(b[0] <= mx <= b[2] and b[1] <= my <= b[3] for b in backgrounds))
-            )
-            if cur:
-                h = max(cy1 - cy0, 1e-6)
-                if (
-                    hidden != chidden
-                    or abs((y0 + y1) / 2 - (cy0 + cy1) / 2) > 0.5 * h
-                    or x0 < cx1 - 0.5 * max(size, 1.0)
-                    or x0 - cx1 > 0.35 * max(size, csize)
-                ):
-                    flush()
-            if not cur:
-                cx0, cy0, cx1, cy1, csize, cbold, chidden = x0, y0, x1, y1, size, bold, hidden
-            else:
-                if x0 < cx0:
-                    cx0 = x0
-                if y0 < cy0:
-                    cy0 = y0
-                if x1 > cx1:
-                    cx1 = x1
-                if y1 > cy1:
-                    cy1 = y1
-                if size > csize:
-                    csize = size
-                cbold = cbold and bold
-            cur.append(ch)
-        flush()
-        return words
-
-
-def _text_object_fn(raw: Any) -> Any:
-    """``FPDFText_GetTextObject`` returning a plain address (int), to key the per-object style cache cheaply."""
-    try:
-        from pypdfium2_raw import bindings  # type: ignore[import-untyped]
-
-        fn = bindings._libs["pdfium"]["FPDFText_GetTextObject"]  # a fresh function pointer: pypdfium2's is untouched
-        fn.argtypes = [raw.FPDF_TEXTPAGE, ctypes.c_int]
-        fn.restype = ctypes.c_void_p
-        return fn
-    except (ImportError, AttributeError, KeyError, TypeError):  # pragma: no cover - older/newer bindings
-        get = raw.FPDFText_GetTextObject
-        return lambda tp, i: ctypes.cast(get(tp, i), ctypes.c_void_p).value
-
-
-def _page_text(raw: Any, tp: Any, n: int) -> str | None:
-    """The page's characters in one call when they map 1:1 to char indices (no surrogate pairs), else None."""
-    if n <= 0:
-        return ""
-    buf = ctypes.create_string_buffer((n + 1) * 2)
-    got = raw.FPDFText_GetText(tp, 0, n, ctypes.cast(buf, ctypes.POINTER(ctypes.c_ushort)))
-    text = buf.raw[: max(0, got - 1) * 2].decode("utf-16-le", "replace")
-    return text if len(text) == n else None
-
-
-def _seg_rule(a: tuple[float, float], b: tuple[float, float]) -> list[Rule]:
-    if abs(a[1] - b[1]) <= 1 and abs(a[0] - b[0]) >= 5:
-        return [Rule(True, (a[1] + b[1]) / 2, min(a[0], b[0]), max(a[0], b[0]))]
-    if abs(a[0] - b[0]) <= 1 and abs(a[1] - b[1]) >= 5:
-        return [Rule(False, (a[0] + b[0]) / 2, min(a[1], b[1]), max(a[1], b[1]))]
-    return []
-
-
-# ------------------------------------------------------------------------------------ stream-bomb guard
-PAGE_CONTENT_CAP = 64 * 1024 * 1024  # decompressed content-stream bytes per page (and per form XObject)
-_OBJ_RE = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+obj\b")
-_LEN_RE = re.compile(rb"/Length\s+(\d{1,12})(?!\s+\d+\s+R)")
-_FLATE_RE = re.compile(rb"/Filter\s*(?:\[\s*)?/(?:FlateDecode|Fl)\b")  # Flate first: measure its output
-_CONTENTS_RE = re.compile(rb"/Contents\s*(\[(?:\s*\d+\s+\d+\s+R)*\s*\]|\d+\s+\d+\s+R)")
-_REF_RE = re.compile(rb"(\d+)\s+\d+\s+R")
-
-
-def _inflated(buf: memoryview, cap: int) -> int:
-    """Bytes a zlib stream expands to, counted in 1 MiB steps; stops once past ``cap``. Corrupt → bytes so far."""
-    d = zlib.decompressobj()
-    n, tail, rest = 0, bytes(buf[: 1 << 20]), buf[1 << 20 :]
-    try:
-        while True:
-            out = d.decompress(tail, 1 << 20)
-            n += len(out)
-            if n > cap or d.eof:
-                return n
-            tail = d.unconsumed_tail
-            if not tail and rest:
-                tail, rest = bytes(rest[: 1 << 20]), rest[1 << 20 :]
-            elif not tail and not out:
-                return n
-    except zlib.error:
-        return n
-
-
-def _check_content_streams(data: bytes, limits: Limits) -> None:
-    """Bound what pdfium will parse: the decompressed size of each page's content streams (summed over the
-    page's /Contents array) and of each form XObject must stay under :data:`PAGE_CONTENT_CAP`, and all of them
-    together under ``limits.max_decompressed``. pdfium parses a page's whole content when the page is loaded
-    (a 96 MiB stream of text operators took >3 s and >1.3 GB, then aborted the process in get_textpage), so
-    this runs on the raw bytes first: stream objects are found by their ``N G obj`` headers (streams are never
-    inside object streams), page /Contents references in the file and in its object streams. Only FlateDecode
-    and unfiltered streams are measured; other filter chains are left to pdfium. Cost: one inflate of the
-    content streams, a few % of a normal parse.
-    """
-    mv = memoryview(data)
-    streams: dict[int, tuple[int, int, bytes]] = {}  # object number → (data start, data end, stream dict)
-    for m in _OBJ_RE.finditer(data):
-        head = data[m.end() : m.end() + 4096]
-        s = head.find(b"stream")
-        e = head.find(b"endobj")
-        if s < 0 or 0 <= e < s:
-            continue
-        start = m.end() + s + 6
-        start += 2 if data[start : start + 2] == b"\r\n" else 1 if data[start : start + 1] in (b"\n", b"\r") else 0
-        lm = _LEN_RE.search(head, 0, s)
-        end = start + int(lm.group(1)) if lm else -1
-        if end < 0 or end > len(data) or data[end : end + 30].lstrip()[:9] != b"endstream":
-            end = data.find(b"endstream", start)
-            end = len(data) if end < 0 else end
-        streams[int(m.group(1))] = (start, end, head[:s])
-    budget = limits.max_decompressed
-    sizes: dict[int, int] = {}
-
-    def size(num: int, cap: int) -> int:
-        if num not in sizes:
-            start, end, d = streams[num]
-            flate = _FLATE_RE.search(d)
-            sizes[num] = _inflated(mv[start:end], cap) if flate else end - start if b"/Filter" not in d else 0
-        return sizes[num]
-
-    def spend(n: int, what: str) -> None:
-        nonlocal budget
-        if n > PAGE_CONTENT_CAP:
-            raise DecompressionLimitError(
-                f"{what} expands to more than {PAGE_CONTENT_CAP // (1 << 20)} MiB of content stream "
-                f"(evidex.parse.pdf.PAGE_CONTENT_CAP); refused before rendering (possible stream bomb)",
-                hint="no real page holds this much drawing code; the file is likely hostile")
-        budget -= n
-        if budget < 0:
-            raise DecompressionLimitError(
-                f"content streams expand beyond Limits.max_decompressed={limits.max_decompressed:,} bytes "
-                f"(possible stream bomb)", hint="raise Limits.max_decompressed for trusted input")
-
-    sources: list[bytes] = [data]
-    for num, (start, end, d) in streams.items():
-        if b"/ObjStm" in d and _FLATE_RE.search(d):  # page dictionaries may live in object streams
-            try:
-                body = zlib.decompressobj().decompress(mv[start:end], PAGE_CONTENT_CAP)
-            except zlib.error:
-                continue
-            sizes[num] = len(body)
-            budget -= len(body)
-            spend(0, "object streams")
-            sources.append(body)
-    page = 0
-    for src in sources:
-        for m in _CONTENTS_RE.finditer(src):
-            refs = [int(r) for r in _REF_RE.findall(m.group(1))]
-            refs = [r for r in refs if r in streams]
-            if not refs:
-                continue
-            page += 1
-            total = 0
-            for r in refs:
-                total += size(r, min(PAGE_CONTENT_CAP - total, max(budget, 0)) + 1)
-                if total > PAGE_CONTENT_CAP:
-                    break
-            spend(total, f"page content ({len(refs)} stream(s), page object #{page} in file order)")
-    for num, (_s, _e, d) in streams.items():
-        if b"/Form" in d and num not in sizes:
-            spend(size(num, min(PAGE_CONTENT_CAP, max(budget, 0)) + 1), f"form XObject {num}")
-
-
 # ---------------------------------------------------------------------------------------------- parser
 class PdfParser:
     name: ClassVar[str] = "pdf"
@@ -403,7 +100,7 @@ class PdfParser:
 
         if not data.strip():
             raise EmptyInputError("empty PDF")
-        _check_content_streams(data, ctx.limits)  # before pdfium: loading a page parses all of its content
+        check_content_streams(data, ctx.limits)  # before pdfium: loading a page parses all of its content
         try:
             pdf = pdfium.PdfDocument(data)
         except pdfium.PdfiumError as e:
@@ -449,7 +146,7 @@ class PdfParser:
             out = _Page(i + 1, right - left, top - bottom)
             textpage = page.get_textpage()
             try:
-                words, rules, _fills, images = _PageReader(raw).read(page.raw, textpage.raw, (left, bottom, right, top))
+                words, rules, _fills, images = PageReader(raw).read(page.raw, textpage.raw, (left, bottom, right, top))
             finally:
                 textpage.close()
             area = max(out.width * out.height, 1.0)
