@@ -6,7 +6,9 @@ Kleister-NDA ``train`` 031470434423a8c40105a4b404ced88b and 04bf0791804e8487c91a
 X00016469619 and X00016469612 (not in the seed-0 evaluation sample; run_langextract.py checks this).
 Excerpts of one document are joined with ``\\n...\\n``. Values that the Kleister metric wants normalised (ISO
 dates, "<number> <unit>" terms) are taught through a ``normalized`` attribute, LangExtract's own mechanism for
-values that are not verbatim; the extraction_text stays verbatim so it can be aligned.
+values that are not verbatim; the extraction_text stays verbatim so it can be aligned. A negative example (a
+passage with no extractions) is not used: LangExtract 1.7.1's prompt validation raises
+"Source tokens and extraction tokens cannot be empty." on it.
 """
 
 from __future__ import annotations
@@ -81,14 +83,6 @@ KLEISTER_EXAMPLES: list[tuple[str, str, list[tuple[str, str, dict[str, str]]]]] 
             ("jurisdiction", "New York", {}),
             ("term", "twelve (12) months", {"normalized": "12 months"}),
         ],
-    ),
-    (
-        "031470434423a8c40105a4b404ced88b",
-        "1. Definitions.\n1.1\n“Affiliate” means, with respect to a Party, any person, corporation or other entity that "
-        "directly or indirectly controls, is controlled by,\nor is under common control with such Party. For purposes of "
-        "this definition, “control” means possession of the power to direct the\nmanagement of such entity or person, "
-        "whether through ownership of more than fifty percent (50%) of voting securities, by contract or\notherwise.",
-        [],
     ),
 ]
 

@@ -11,5 +11,5 @@ SPID="${SERVER_PID:-$(pgrep -f 'llama_cpp.server --model' | head -1 || true)}"
 OUT="${OUT_DIR:-.bench/lx}"
 "$PY" bench/langextract/run_langextract.py --dataset sroie --split train --sample "${SROIE_SAMPLE:-30}" --seed 0 \
   --base-url "$BASE" --out "$OUT/sroie.preds.jsonl" ${SPID:+--server-pid $SPID} --score
-"$PY" bench/langextract/run_langextract.py --dataset kleister-nda --split dev-0 --limit "${KLEISTER_LIMIT:-3}" \
+"$PY" bench/langextract/run_langextract.py --dataset kleister-nda --split dev-0 --limit "${KLEISTER_LIMIT:-2}" \
   --base-url "$BASE" --out "$OUT/kleister-nda.preds.jsonl" ${SPID:+--server-pid $SPID} --score

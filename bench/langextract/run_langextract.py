@@ -64,6 +64,15 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise DocTimeout()
 
 
+def _caused_by_timeout(e: BaseException | None) -> bool:
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, DocTimeout) or isinstance(getattr(e, "original", None), DocTimeout):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
+
+
 def _http_json(url: str, method: str = "GET") -> dict[str, Any]:
     req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -158,7 +167,7 @@ def main() -> None:
     ap.add_argument("--max-workers", type=int, default=1, help="the llama.cpp server serves one request at a time")
     ap.add_argument("--extraction-passes", type=int, default=1)
     ap.add_argument("--temperature", type=float, default=0.0)
-    ap.add_argument("--doc-timeout", type=int, default=600, help="seconds per document before it counts as failed")
+    ap.add_argument("--doc-timeout", type=int, default=1800, help="seconds per document before it counts as failed")
     ap.add_argument("--server-pid", type=int, default=None, help="read the server's peak RSS (VmHWM) at the end")
     ap.add_argument("--out", required=True)
     ap.add_argument("--stats", default=None, help="run summary JSON (default: <out>.stats.json)")
@@ -190,8 +199,7 @@ def main() -> None:
                          "temperature": a.temperature, "max_output_tokens": a.max_output_tokens},
     )
     counter = _ParseErrorCounter()
-    logging.getLogger().addHandler(counter)
-    logging.getLogger("absl").addHandler(counter)
+    logging.getLogger().addHandler(counter)  # absl's logger propagates to the root logger: count once
     signal.signal(signal.SIGALRM, _on_alarm)
 
     per_doc: list[dict[str, Any]] = []
@@ -214,9 +222,12 @@ def main() -> None:
                 rec, stats = to_record(doc, annotated, FIELDS[a.dataset])
             except DocTimeout:
                 err = {"code": "timeout", "message": f"no result within {a.doc_timeout} s"}
-            except Exception as e:
+            except Exception as e:  # a failed document is recorded, not fatal
                 signal.alarm(0)
-                err = {"code": type(e).__name__, "message": str(e)[:500], "trace": traceback.format_exc()[-1500:]}
+                if _caused_by_timeout(e):  # LangExtract wraps provider exceptions in InferenceRuntimeError
+                    err = {"code": "timeout", "message": f"no result within {a.doc_timeout} s ({type(e).__name__})"}
+                else:
+                    err = {"code": type(e).__name__, "message": str(e)[:500], "trace": traceback.format_exc()[-1500:]}
             secs = time.perf_counter() - t0
             if err is not None:
                 time.sleep(0.5)

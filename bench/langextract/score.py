@@ -29,6 +29,26 @@ def _grounded_only(preds: Path) -> Path:
     return target
 
 
+def stats_from_records(preds: Path) -> dict[str, Any]:
+    """Run stats rebuilt from the records' ``usage`` (a run stopped before it wrote its .stats.json)."""
+    recs = [json.loads(x) for x in preds.read_text(encoding="utf-8").splitlines() if x.strip()]
+    align: dict[str, int] = {}
+    per = []
+    for r in recs:
+        for e in r.get("extractions", ()):
+            st = e.get("langextract", {}).get("alignment_status", "unaligned")
+            align[st] = align.get(st, 0) + 1
+        err = (r.get("error") or {}).get("code")
+        per.append({"id": r["doc_id"], **r["usage"], "error": err})
+    return {
+        "doc_ids": [r["doc_id"] for r in recs], "settings": None, "wall_seconds_total": sum(d["seconds"] for d in per),
+        "failed": sum(1 for d in per if d["error"]), "timeouts": sum(1 for d in per if d["error"] == "timeout"),
+        "parse_errors_suppressed": sum(d["parse_errors_suppressed"] for d in per),
+        "peak_rss_mib_client": max((d["peak_rss_mib"] for d in per), default=0.0), "peak_rss_mib_server": None,
+        "alignment_status_counts": align, "per_doc": per,
+    }
+
+
 def summarize(stats: dict[str, Any]) -> dict[str, Any]:
     per = stats["per_doc"]
     n = len(per) or 1
@@ -77,8 +97,8 @@ def main() -> None:
         print(f"  overall          P={r.overall.precision:.3f} R={r.overall.recall:.3f} F1={r.overall.f1:.3f}")
     result: dict[str, Any] = {"dataset": a.dataset, "split": a.split, "limit": a.limit, "sample": a.sample,
                               "seed": a.seed, "reports": reports}
-    if a.stats:
-        stats = json.loads(Path(a.stats).read_text(encoding="utf-8"))
+    stats = json.loads(Path(a.stats).read_text(encoding="utf-8")) if a.stats else stats_from_records(preds)
+    if stats:
         result["run"] = summarize(stats)
         result["doc_ids"] = stats["doc_ids"]
         result["settings"] = stats["settings"]
