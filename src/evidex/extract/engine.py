@@ -58,6 +58,7 @@ class ExtractOptions(BaseModel):
     top_k: int = 5  # options shown per field in choice mode
     context_tokens: int = 900  # document context shared by the choice prompts (0 = options only)
     chunk_tokens: int = 1500  # chunk size in generate mode
+    fallback_tokens: int = 1500  # choice mode: budget of the generative fallback (the most relevant chunks only)
     max_repairs: int = 2  # re-asks after invalid output
     max_output_tokens: int = 512
     prior_weight: float = 0.5  # choice mode: weight of the prior vs the model's probability
@@ -172,7 +173,16 @@ class Extractor:
             leftovers = list(schema.fields)
 
         if leftovers and self.mode != "rules" and self.backend is not None:
-            views = [c.view for c in chunk_view(view, o.chunk_tokens, self.backend.count_tokens)] or [view]
+            all_chunks = chunk_view(view, o.chunk_tokens, self.backend.count_tokens)
+            views = [c.view for c in all_chunks] or [view]
+            if self.mode == "choice":
+                # fields without candidates: read only the most relevant text within a budget (recorded below)
+                queries = [f"{f.name} {f.description}" for f in leftovers]
+                ctx, _, _ = select_context(doc, queries, o.fallback_tokens, chunk_tokens=min(o.chunk_tokens, 400),
+                                           count=self.backend.count_tokens, view=view)
+                views = [ctx]
+                diag["fallback"] = {"fields": [f.name for f in leftovers], "chars_read": len(ctx.text),
+                                    "chars_total": len(view.text)}
             sub = Schema(schema.name, tuple(leftovers))
             values, resps, errors, truncated, read = run_generate(
                 self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
