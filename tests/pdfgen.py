@@ -214,3 +214,109 @@ def white_on_dark_and_off_page() -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- raw PDFs
+def raw_pdf(objects: list[bytes], root: int = 1) -> bytes:
+    """A PDF from raw object bodies (object i+1 = objects[i]) with a correct xref table."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for off in offsets:
+        out.write(b"%010d 00000 n \n" % off)
+    out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref))
+    return out.getvalue()
+
+
+def raw_stream(data: bytes, extra: bytes = b"", length: bytes | None = None, pad: int = 0) -> bytes:
+    """A stream object body; ``length`` overrides the /Length value (e.g. b"9 0 R"), ``pad`` adds spaces
+    inside the dictionary (a dictionary longer than a naive scanner's look-ahead)."""
+    ln = length if length is not None else b"%d" % len(data)
+    return b"<< /Length " + ln + b" " + extra + b" " * pad + b">>\nstream\n" + data + b"\nendstream"
+
+
+def mkpdf(content: bytes, *, stream_extra: bytes = b"", length: bytes | None = None, pad: int = 0,
+          extra_objects: tuple[bytes, ...] = ()) -> bytes:
+    """One letter page whose content stream is ``content`` (raw operators; font /F1 = Helvetica).
+    Objects: 1 catalog, 2 pages, 3 page, 4 content stream, 5 font, 6… ``extra_objects``."""
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        raw_stream(content, stream_extra, length, pad),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        *extra_objects,
+    ])
+
+
+def text_matrix_scaled() -> bytes:
+    """Text whose size comes from the text matrix, not the Tf operand (as many PDF producers write it):
+    ``1 Tf`` under a ×12 matrix (12 pt), ``0.5 Tf`` under ×24 (12 pt), and a ``cm``-scaled ``6 Tf`` (12 pt)."""
+    return mkpdf(
+        b"BT /F1 1 Tf 12 0 0 12 72 700 Tm (Hello scaled world, kerning here) Tj ET\n"
+        b"BT /F1 0.5 Tf 24 0 0 24 72 680 Tm (Half-point font in a twelve point matrix) Tj ET\n"
+        b"q 2 0 0 2 0 0 cm BT /F1 6 Tf 36 330 Td (Scaled by the page matrix) Tj ET Q\n"
+        b"BT /F1 0.5 Tf 1 0 0 1 72 600 Tm (really tiny text) Tj ET\n"
+    )
+
+
+def lzw_encode(data: bytes) -> bytes:
+    """PDF LZWDecode encoding (EarlyChange 1), for guard tests."""
+
+    def width(n: int) -> int:
+        return 12 if n >= 2048 else 11 if n >= 1024 else 10 if n >= 512 else 9
+
+    table = {bytes([i]): i for i in range(256)}
+    codes: list[tuple[int, int]] = [(256, 9)]
+    nxt, wd, w = 258, 9, b""
+    for byte in data:
+        wc = w + bytes([byte])
+        if wc in table:
+            w = wc
+            continue
+        codes.append((table[w], wd))
+        table[wc] = nxt
+        nxt += 1
+        wd = width(nxt)
+        if nxt >= 4094:
+            codes.append((256, wd))
+            table = {bytes([i]): i for i in range(256)}
+            nxt, wd = 258, 9
+        w = bytes([byte])
+    if w:
+        codes.append((table[w], wd))
+        wd = width(nxt + 1)
+    codes.append((257, wd))
+    acc, bits, out = 0, 0, bytearray()
+    for code, n in codes:
+        acc, bits = (acc << n) | code, bits + n
+        while bits >= 8:
+            bits -= 8
+            out.append((acc >> bits) & 0xFF)
+    if bits:
+        out.append((acc << (8 - bits)) & 0xFF)
+    return bytes(out)
+
+
+def bomb_payload(expanded: int) -> bytes:
+    """``expanded`` bytes of text-showing operators (what a content-stream bomb inflates to)."""
+    line = b"(" + b"A" * 1000 + b") Tj\n"
+    return b"BT /F1 1 Tf 0 0 Td\n" + line * (expanded // len(line)) + b"ET\n"
+
+
+def flate_with_endstream_inside(payload: bytes) -> bytes:
+    """A valid zlib stream whose first (stored) block holds the bytes ``endstream``, then ``payload``
+    deflated: a scanner that ends the stream at the first ``endstream`` sees only the stored block."""
+    import zlib
+
+    stored = b"% endstream\n"
+    block = b"\x00" + len(stored).to_bytes(2, "little") + (len(stored) ^ 0xFFFF).to_bytes(2, "little") + stored
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    rest = comp.compress(payload) + comp.flush()
+    return b"\x78\x01" + block + rest + zlib.adler32(stored + payload).to_bytes(4, "big")

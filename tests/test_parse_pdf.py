@@ -6,7 +6,7 @@ import pytest
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 import pdfgen
-from evidex.errors import EmptyInputError, EncryptedError, LimitError, MalformedError
+from evidex.errors import DecompressionLimitError, EmptyInputError, EncryptedError, LimitError, MalformedError
 from evidex.model import Document, Layer, NodeKind, Origin, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
@@ -267,3 +267,134 @@ def test_white_text_on_dark_fill_is_visible_and_off_page_text_hidden() -> None:
     check_document(doc)
     assert texts(doc, NodeKind.PARAGRAPH) == ["White on dark banner", "Black text on the page"]
     assert texts(doc, NodeKind.TEXT, Layer.HIDDEN) == ["offpage words"]
+
+
+def test_font_size_includes_the_text_matrix() -> None:
+    """pdfium reports the raw Tf operand; the effective size is Tf × the text/CTM matrix scale."""
+    doc = parse(pdfgen.text_matrix_scaled(), "tm.pdf")
+    body = [ln for t in texts(doc, NodeKind.PARAGRAPH, Layer.BODY) for ln in t.split("\n")]
+    assert "Hello scaled world, kerning here" in body  # one line, not one paragraph per word
+    assert "Half-point font in a twelve point matrix" in body  # 0.5 Tf × 24 = 12 pt: visible
+    assert "Scaled by the page matrix" in body
+    assert texts(doc, NodeKind.TEXT, Layer.HIDDEN) == ["really tiny text"]  # 0.5 Tf × 1 is still < 1 pt
+    assert not list(doc.iter_nodes(NodeKind.HEADING))  # all three are the same 12 pt body size
+
+
+# ---------------------------------------------------------------------------------------------- bomb guard
+_SMALL = Limits().with_(max_decompressed=2 * 2**20)  # a 4 MiB bomb trips the budget in a fraction of a second
+
+
+def _guard(data: bytes) -> None:
+    from evidex.parse.pdf_guard import check_content_streams
+
+    t0 = time.perf_counter()
+    try:
+        check_content_streams(data, _SMALL)
+    finally:
+        assert time.perf_counter() - t0 < 5
+
+
+def test_guard_finds_a_stream_behind_a_padded_dictionary() -> None:
+    import zlib
+
+    bomb = zlib.compress(pdfgen.bomb_payload(4 * 2**20), 9)
+    with pytest.raises(DecompressionLimitError):
+        _guard(pdfgen.mkpdf(bomb, stream_extra=b"/Filter /FlateDecode", pad=5000))
+    with pytest.raises(DecompressionLimitError):  # a comment and a string holding ">>" inside the dictionary
+        _guard(pdfgen.mkpdf(bomb, stream_extra=b"/Filter /FlateDecode %>> stream\n /X (a>>b\\) stream)", pad=9000))
+
+
+def test_guard_decodes_filter_chains() -> None:
+    import base64
+    import zlib
+
+    payload = pdfgen.bomb_payload(4 * 2**20)
+    hexed = zlib.compress(payload, 9).hex().encode() + b">"
+    with pytest.raises(DecompressionLimitError):
+        _guard(pdfgen.mkpdf(hexed, stream_extra=b"/Filter [/ASCIIHexDecode /FlateDecode]"))
+    a85 = base64.a85encode(zlib.compress(payload, 9), wrapcol=72) + b"~>"
+    with pytest.raises(DecompressionLimitError):
+        _guard(pdfgen.mkpdf(a85, stream_extra=b"/Filter [/A85 /Fl]"))
+    with pytest.raises(DecompressionLimitError):  # the filter array by reference
+        _guard(pdfgen.mkpdf(hexed, stream_extra=b"/Filter 6 0 R", extra_objects=(b"[/AHx /FlateDecode]",)))
+    rl = (b"\x81A" * (len(payload) // 128 + 1)) + b"\x80"  # RunLength: 2 bytes → 128
+    with pytest.raises(DecompressionLimitError):
+        _guard(pdfgen.mkpdf(rl, stream_extra=b"/Filter /RunLengthDecode"))
+    with pytest.raises(DecompressionLimitError):
+        _guard(pdfgen.mkpdf(pdfgen.lzw_encode(payload), stream_extra=b"/Filter /LZWDecode"))
+
+
+def test_guard_resolves_indirect_length_and_contents_arrays() -> None:
+    payload = pdfgen.bomb_payload(4 * 2**20)
+    data = pdfgen.flate_with_endstream_inside(payload)
+    with pytest.raises(DecompressionLimitError):  # /Length 6 0 R: the data runs past the first "endstream"
+        _guard(pdfgen.mkpdf(data, stream_extra=b"/Filter /FlateDecode", length=b"6 0 R",
+                            extra_objects=(b"%d" % len(data),)))
+    import zlib
+
+    pdf = pdfgen.mkpdf(zlib.compress(payload, 9), stream_extra=b"/Filter /FlateDecode", extra_objects=(b"[4 0 R]",))
+    with pytest.raises(DecompressionLimitError):  # /Contents 6 0 R naming an array object
+        _guard(pdf.replace(b"/Contents 4 0 R", b"/Contents 6 0 R"))
+
+
+@pytest.mark.parametrize("kind", ["ahx", "a85", "rl", "lzw", "ahx+fl", "indirect-length"])
+def test_guard_measures_real_filtered_pages_exactly_and_pdfium_reads_them(kind: str) -> None:
+    import base64
+    import zlib
+
+    from evidex.parse.pdf_guard import _decoded_size, _Scanner
+
+    content = b"".join(b"BT /F1 10 Tf 72 %d Td (line %d of the filtered page) Tj ET\n" % (740 - 12 * i, i) for i in range(40))
+    length: bytes | None = None
+    extra: tuple[bytes, ...] = ()
+    if kind == "ahx":
+        data, filt = content.hex().encode() + b">", b"/Filter /AHx"
+    elif kind == "a85":
+        data, filt = base64.a85encode(content, wrapcol=60) + b"~>", b"/Filter /ASCII85Decode"
+    elif kind == "rl":
+        data, filt = b"".join(bytes([len(c) - 1]) + c for c in (content[i : i + 100] for i in range(0, len(content), 100))) + b"\x80", b"/Filter /RL"
+    elif kind == "lzw":
+        data, filt = pdfgen.lzw_encode(content), b"/Filter /LZWDecode"
+    elif kind == "ahx+fl":
+        data, filt = zlib.compress(content).hex().encode() + b">", b"/Filter [/AHx /Fl]"
+    else:
+        data, filt, length, extra = zlib.compress(content), b"/Filter /Fl", b"6 0 R", (b"%d" % len(zlib.compress(content)),)
+    pdf = pdfgen.mkpdf(data, stream_extra=filt, length=length, extra_objects=extra)
+    sc = _Scanner(pdf)
+    start, end, d = sc.streams[4]
+    chain, _ = sc.chain(d)
+    assert _decoded_size(memoryview(pdf)[start:end], chain, 10**9) == len(content)
+    doc = parse(pdf)
+    assert "line 0 of the filtered page" in doc.text and "line 39 of the filtered page" in doc.text
+
+
+def test_guard_refuses_overlapping_unterminated_dictionaries_in_bounded_time() -> None:
+    t0 = time.perf_counter()
+    with pytest.raises(MalformedError):
+        _guard(b"%PDF-1.7\n" + b"1 0 obj << (" * 100_000)
+    assert time.perf_counter() - t0 < 3
+
+
+def test_roman_page_numbers_only_when_the_whole_line_is_a_numeral() -> None:
+    from evidex.parse.pdf import _PAGE_NUM
+
+    for furniture in ("iv", "Page xii", "- 3 -", "Page 3 of 10", "(ix)"):
+        assert _PAGE_NUM.match(furniture), furniture
+    for word in ("civil", "ill", "Ill", "iiii", "vix"):
+        assert not _PAGE_NUM.match(word), word
+
+
+def test_table_whose_first_row_has_no_cells_has_no_leading_newline() -> None:
+    from evidex.parse.pdf import _emit_table
+    from evidex.parse.pdftables import Cell, Table
+
+    def cell(row: int, col: int, text: str) -> Cell:
+        x0, y0 = 50.0 * col, 20.0 * row
+        return Cell(row, col, 1, 1, x0, y0, x0 + 50, y0 + 20, [Word(text, x0 + 2, y0 + 2, x0 + 30, y0 + 12, 10)])
+
+    t = Table(0, 0, 100, 60, 3, 2, [cell(1, 0, "a"), cell(1, 1, "b"), cell(2, 0, "c")])
+    b = ParseContext(name="t.pdf").builder(b"x", "application/pdf")
+    _emit_table(b, t, 1)
+    doc = b.build()
+    check_document(doc)
+    assert doc.text == "a | b\nc"

@@ -58,7 +58,8 @@ __all__ = ["PAGE_CONTENT_CAP", "PdfParser"]  # the guard's error names evidex.pa
 
 OCR_DPI = 200
 _PAGE_NUM = re.compile(
-    r"^\s*(?:page|p\.|seite|pagina|página)?\s*[-–—(\[]?\s*(?:\d{1,4}|[ivxlc]{1,6})\s*[-–—)\]]?"
+    r"^\s*(?:page|p\.|seite|pagina|página)?\s*[-–—(\[]?\s*(?:\d{1,4}|(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3}))"
+    r"\s*[-–—)\]]?"
     r"(?:\s*(?:of|/|von|de)\s*\d{1,4})?\s*$",
     re.IGNORECASE,
 )
@@ -347,12 +348,14 @@ def _emit_lines(
 def _emit_table(b: DocumentBuilder, t: Table, page: int) -> None:
     tid = b.open(NodeKind.TABLE, prov=Prov(page=page, bbox=_bbox(t.x0, t.y0, t.x1, t.y1)), attrs={"rows": t.n_rows, "cols": t.n_cols})
     header_row = all(all(w.bold for w in c.words) and c.words for c in t.cells if c.row == 0)
+    first = True
     for r in range(t.n_rows):
         cells = [c for c in t.cells if c.row == r]
         if not cells:
             continue
-        if r:
+        if not first:
             b.sep("\n")
+        first = False
         rid = b.open(NodeKind.ROW, attrs={"row": r})
         for k, c in enumerate(sorted(cells, key=lambda c: c.col)):
             if k:

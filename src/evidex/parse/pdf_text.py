@@ -8,6 +8,7 @@ from the fill colour. A word is hidden when invisible, under 1 pt, off-page, or 
 from __future__ import annotations
 
 import ctypes
+import math
 from typing import Any
 
 from evidex.parse.layout import Word
@@ -19,10 +20,11 @@ class PageReader:
 
     def __init__(self, raw: Any) -> None:
         self.r = raw
-        self._styles: dict[int, tuple[bool, bool, bool]] = {}  # text object address → (bold, invisible, white)
+        # text object address → (bold, invisible, white, vertical scale of the object's matrix)
+        self._styles: dict[int, tuple[bool, bool, bool, float]] = {}
         self._text_object = _text_object_fn(raw)
 
-    def _style(self, key: int) -> tuple[bool, bool, bool]:
+    def _style(self, key: int) -> tuple[bool, bool, bool, float]:
         st = self._styles.get(key)
         if st is not None:
             return st
@@ -42,7 +44,9 @@ class PageReader:
             name = buf.value.decode("latin-1", "replace").lower()
             weight = r.FPDFFont_GetWeight(font)
             bold = weight >= 600 or any(s in name for s in ("bold", "black", "heavy", "semibold", "demi"))
-        st = (bold, invisible, white)
+        m = r.FS_MATRIX()
+        scale = math.hypot(m.c, m.d) if r.FPDFPageObj_GetMatrix(obj, m) else 1.0
+        st = (bold, invisible, white, scale if math.isfinite(scale) else 1.0)
         self._styles[key] = st
         return st
 
@@ -139,11 +143,11 @@ class PageReader:
                 flush()
                 continue
             obj = get_obj(tp, i)
-            bold, invisible, white = self._style(obj) if obj else (False, False, False)
+            bold, invisible, white, scale = self._style(obj) if obj else (False, False, False, 1.0)
             get_box(tp, i, rect)
             x0, x1 = rect.left - left, rect.right - left
             y0, y1 = top - rect.top, top - rect.bottom
-            size = get_size(tp, i)
+            size = get_size(tp, i) * scale  # the Tf operand × the text/CTM matrix's vertical scale
             mx, my = (x0 + x1) / 2, (y0 + y1) / 2
             hidden = (
                 invisible
