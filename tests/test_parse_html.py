@@ -406,3 +406,46 @@ def test_escaped_text_round_trip() -> None:
     raw = "a < b & c > d \"quoted\" 'single'"
     doc = parse(f"<p>{html_mod.escape(raw)}</p>")
     assert doc.text == raw
+
+
+def _layer_text(doc: Document, layer: Layer) -> str:
+    return " ".join(doc.node_text(n) for n in doc.nodes if n.layer is layer and not n.children)
+
+
+def test_font_size_zero_whitespace_trick_keeps_resized_children_visible() -> None:
+    doc = parse(
+        '<div class="row" style="font-size:0">\n  <span style="display:inline-block;font-size:14px">Price</span>\n'
+        '  <span style="font-size:1rem">42 EUR</span>\n  <div style="font-size: 12pt"><p>Delivered Monday</p></div>\n'
+        "  Secret injected words\n  <span>also hidden</span>\n  <span style=\"font-size:2em\">em of zero</span>\n</div>"
+        '<p>Visible <span style="font-size:0px">tiny</span>end.</p>'
+    )
+    body = _layer_text(doc, Layer.BODY)
+    hidden = _layer_text(doc, Layer.HIDDEN)
+    for text in ("Price 42 EUR", "Delivered Monday", "Visible end."):
+        assert text in body, (text, body)
+    for text in ("Secret injected words", "also hidden", "em of zero", "tiny"):
+        assert text in hidden and text not in body, (text, hidden)
+    assert any("font-size" in w for w in doc.warnings)
+
+
+def test_consent_section_of_a_policy_stays_in_the_body_but_banners_are_furniture() -> None:
+    long_text = "You consent to the processing of your personal data for the purposes set out below. " * 10
+    doc = parse(
+        f'<main><div id="consent"><p>{long_text}</p></div>'
+        '<section id="gdpr-rights"><h2>Your GDPR rights</h2><p>You may withdraw consent.</p></section>'
+        '<div class="cookie-consent">We use cookies. <button>Accept</button></div>'
+        '<div id="consent-dialog" role="dialog"><p>' + long_text + "</p></div>"
+        '<div class="consent-bar" style="position: fixed; bottom: 0">Allow tracking?</div></main>'
+    )
+    body = _layer_text(doc, Layer.BODY)
+    furniture = _layer_text(doc, Layer.FURNITURE)
+    assert long_text.strip() in body
+    assert "Your GDPR rights" in body and "You may withdraw consent." in body
+    assert "We use cookies. Accept" in furniture and "Allow tracking?" in furniture
+    assert furniture.count("You consent to the processing") == 10  # the dialog
+
+
+def test_rowspan_counts_down_across_rows_without_text() -> None:
+    doc = parse("<table><tr><td rowspan='2'></td></tr><tr><td>b</td></tr><tr><td>c</td></tr></table>")
+    cells = {doc.node_text(n): n.attrs["col"] for n in doc.iter_nodes(NodeKind.CELL) if doc.node_text(n)}
+    assert cells == {"b": 1, "c": 0}

@@ -6,9 +6,13 @@
   rest); the tolerant stdlib ``html.parser`` then rebuilds the tree instead, with a warning.
 * Canonical text is what a reader sees: whitespace collapsed (except in ``<pre>``), ``<br>`` → newline,
   blocks separated by a blank line, list items / table rows / ``<dl>`` entries by a newline, cells by `` | ``.
-* Navigation, page header/footer, asides and cookie banners stay in the text on the FURNITURE layer.
+* Navigation, page header/footer, asides and cookie banners stay in the text on the FURNITURE layer
+  (a cookie/consent/GDPR class or id counts only on a banner-like element: dialog/alert role, fixed or
+  sticky position, or short text without a heading — a privacy policy's ``id="consent"`` section is body).
   Text a reader cannot see (``display:none``, ``visibility:hidden``, ``font-size:0``, ``hidden``,
   ``aria-hidden``, ``<template>``, comments) stays on the HIDDEN layer and raises a ``HIDDEN_TEXT`` warning.
+  Under ``font-size:0`` only text that no descendant resizes (px/pt/rem/keyword sizes) is hidden: the
+  inline-block whitespace trick keeps its children visible.
   Hidden/furniture text *inside* a visible block (a hidden ``<span>`` in a paragraph) is moved out of
   the block into a TEXT node right after it, so a paragraph or key–value never mixes in invisible text.
 * ``<script>``, ``<style>``, ``<noscript>`` are not text and are dropped. ``<title>`` goes to

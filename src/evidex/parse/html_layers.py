@@ -10,10 +10,23 @@ from evidex.model import Layer, NodeKind
 _FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search"})
 _HIDE_STYLE = re.compile(
     r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)"
-    r"|font-size\s*:\s*(?:0+(?:\.0*)?|\.0+)(?:px|pt|em|rem|%|vw|vh)?\s*(?:!important)?\s*(?:;|$)"
     r"|opacity\s*:\s*(?:0+(?:\.0*)?|\.0+)\s*(?:!important)?\s*(?:;|$))",
     re.I,
 )
+_ZERO_FONT = re.compile(
+    r"(?:^|;)\s*font-size\s*:\s*(?:0+(?:\.0*)?|\.0+)(?:px|pt|em|rem|%|vw|vh)?\s*(?:!important)?\s*(?:;|$)", re.I
+)
+ZERO_FONT_REASON = "style font-size:0"
+# a font size that does not depend on a zero parent size: absolute units, rem/viewport units, keywords
+_OWN_FONT = re.compile(
+    r"(?:^|;)\s*font-size\s*:\s*(?:(?:0*[1-9][\d.]*|0*\.0*[1-9]\d*)\s*(?:px|pt|pc|cm|mm|in|q|rem|vw|vh|vmin|vmax)"
+    r"|(?:xx?x?-)?(?:small|large)|medium|initial|revert)\s*(?:!important)?\s*(?:;|$)",
+    re.I,
+)
+_BANNER_ROLES = frozenset({"dialog", "alertdialog", "alert", "banner", "region"})
+_BANNER_STYLE = re.compile(r"position\s*:\s*(?:fixed|sticky)", re.I)
+BANNER_MAX_CHARS = 600  # a cookie/consent-marked element with more text is content (a privacy policy section)
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 LAYER_RANK = {Layer.BODY: 0, Layer.FURNITURE: 1, Layer.HIDDEN: 2}
 
 
@@ -33,7 +46,58 @@ def hidden_reason(el: Any, tag: str) -> str | None:
         m = _HIDE_STYLE.search(style)
         if m is not None:
             return "style " + re.sub(r"\s+", "", m.group(0).strip("; ")).split("!")[0].rstrip(";")
+        if _ZERO_FONT.search(style) is not None and _OWN_FONT.search(style) is None:
+            return ZERO_FONT_REASON
     return None
+
+
+def sets_font_size(el: Any) -> bool:
+    """The element sets a non-zero font size of its own (one a zero-size parent does not scale to 0)."""
+    style = el.get("style")
+    if not style or "font-size" not in style.lower():
+        return False
+    last = None
+    for m in re.finditer(r"(?:^|;)\s*font-size\s*:[^;]*", style, re.I):
+        last = m.group(0)
+    return last is not None and _OWN_FONT.search(last.strip(";").strip() + ";") is not None
+
+
+def overridden_below(el: Any, limit: int = 10_000) -> bool:
+    """A descendant (among the first ``limit``) sets its own non-zero font size: a ``font-size:0`` container
+    is then the inline-block whitespace trick, not a hiding place — only its un-overridden text is hidden."""
+    for k, d in enumerate(el.iter()):
+        if k > limit:
+            return False
+        if d is not el and isinstance(d.tag, str) and sets_font_size(d):
+            return True
+    return False
+
+
+def _banner_like(el: Any, tag: str) -> bool:
+    """A cookie/consent/GDPR-marked element is furniture when it looks like a banner: a dialog/alert/banner
+    role, aria-modal, a fixed/sticky position, an aria-label naming cookies — or short text without a
+    heading. A long ``<section id="consent">`` of a contract or privacy policy stays in the body."""
+    role = (el.get("role") or "").strip().lower()
+    if role in _BANNER_ROLES or (el.get("aria-modal") or "").strip().lower() == "true":
+        return True
+    if _BANNER_STYLE.search(el.get("style") or ""):
+        return True
+    label = (el.get("aria-label") or "").lower()
+    if "cookie" in label or "consent" in label:
+        return True
+    if tag in ("section", "article"):
+        return False
+    n = 0
+    for k, d in enumerate(el.iter()):  # bounded: a banner is small
+        if k > 200:
+            return False
+        if isinstance(d.tag, str):
+            if d.tag.lower().rsplit("}", 1)[-1] in _HEADING_TAGS:
+                return False
+            n += len((d.text or "").strip()) + (len((d.tail or "").strip()) if d is not el else 0)
+            if n > BANNER_MAX_CHARS:
+                return False
+    return True
 
 
 def furniture_kind(el: Any, tag: str, sectioning: bool) -> tuple[NodeKind, str] | None:
@@ -46,7 +110,7 @@ def furniture_kind(el: Any, tag: str, sectioning: bool) -> tuple[NodeKind, str] 
         return NodeKind.PAGE_FOOTER, "footer"
     if tag not in ("html", "body", "main", "article"):
         marks = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if "cookie" in marks or "consent" in marks or "gdpr" in marks:
+        if ("cookie" in marks or "consent" in marks or "gdpr" in marks) and _banner_like(el, tag):
             return NodeKind.SECTION, "cookie banner"
     return None
 

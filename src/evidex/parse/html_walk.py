@@ -7,7 +7,14 @@ from typing import Any
 
 from evidex.model import Layer, NodeKind, Prov
 from evidex.parse.builder import DocumentBuilder
-from evidex.parse.html_layers import LAYER_RANK, furniture_kind, hidden_reason
+from evidex.parse.html_layers import (
+    LAYER_RANK,
+    ZERO_FONT_REASON,
+    furniture_kind,
+    hidden_reason,
+    overridden_below,
+    sets_font_size,
+)
 from evidex.parse.html_segments import BR, PRETEXT, SPACE, TEXT, Emitter, Run, collapse, common_path
 from evidex.parse.html_tree import (
     BLOCK,
@@ -40,6 +47,7 @@ class Ctx:
     lists: int = 0  # enclosing lists
     in_table: bool = False
     dl: _Dl | None = None
+    zero_font: bool = False  # inside font-size:0 with overriding descendants: own text is hidden, runs only
 
 
 @dataclass(slots=True)
@@ -114,7 +122,14 @@ class Walker:
 
     # -- runs
     def add(self, kind: int, text: str, ctx: Ctx, path: str | None = None) -> None:
-        self.buf.append(Run(kind, text, path if path is not None else ctx.path, ctx.layer))
+        layer = ctx.layer
+        if ctx.zero_font and kind in (TEXT, PRETEXT) and layer is not Layer.HIDDEN:
+            if not text.strip():  # the whitespace the font-size:0 trick removes: still a word break
+                kind, text = SPACE, " "
+            else:
+                layer = Layer.HIDDEN
+                self.hidden_reasons.add(ZERO_FONT_REASON)
+        self.buf.append(Run(kind, text, path if path is not None else ctx.path, layer))
 
     def take(self, layer: Layer) -> list[Run]:
         """Take the buffer: runs of ``layer`` are returned, more hidden ones are deferred."""
@@ -294,10 +309,13 @@ class Walker:
         ctx = Ctx(
             pctx.layer, path, depth, pctx.flatten, pctx.pre, pctx.in_cell,
             pctx.sectioning or tag in SECTIONING, pctx.lists, pctx.in_table, pctx.dl,
+            pctx.zero_font and not sets_font_size(el),
         )  # fmt: skip
         own_layer = False
         reason = hidden_reason(el, tag)
-        furn = furniture_kind(el, tag, pctx.sectioning) if reason is None else None
+        if reason == ZERO_FONT_REASON and pctx.layer is not Layer.HIDDEN and (pctx.zero_font or overridden_below(el)):
+            reason, ctx.zero_font = None, True  # only the text no descendant resizes is hidden (see add)
+        furn = furniture_kind(el, tag, pctx.sectioning) if reason is None and pctx.layer is Layer.BODY else None
         if reason is not None and pctx.layer is not Layer.HIDDEN:
             ctx.layer, own_layer = Layer.HIDDEN, True
             self.hidden_reasons.add(reason)
@@ -355,9 +373,10 @@ class Walker:
             self.flush(ctx)
             table = self.b.current
             n = self.counts.get(table, 0)
+            if n:  # every row counts down the rowspans above it, rows without text too
+                self.grid[table] = [(c0, c1, left - 1) for c0, c1, left in self.grid[table] if left > 1]
             if self.b.pos > self.starts[table]:
                 self.b.ensure_break(1)
-                self.grid[table] = [(c0, c1, left - 1) for c0, c1, left in self.grid[table] if left > 1]
             self.counts[table] = n + 1
             ex.nid = self.open(NodeKind.ROW, ctx.layer, path, row=n)
             self.row_index[ex.nid], self.col_pos[ex.nid] = n, 0
