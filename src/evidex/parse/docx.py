@@ -9,7 +9,9 @@
 * Provenance is a structural address: ``body/p[12]/r[3]``, ``body/tbl[1]/tr[2]/tc[3]/p[1]/r[1]``,
   ``footnotes/footnote[2]/p[1]/r[2]`` (XPath-like, 1-based among same-named siblings).
 
-The package is pre-checked by :mod:`evidex.parse.ooxml` before python-docx opens it.
+The package is pre-checked by :mod:`evidex.parse.ooxml`, then read with lxml directly
+(:mod:`evidex.parse.docx_pkg`; only the styles the paragraphs use are parsed, :mod:`evidex.parse.docx_styles`).
+Irregular packages fall back to python-docx, which keeps their old behaviour and errors.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ from evidex.errors import MalformedError, MissingDependencyError
 from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
 from evidex.parse.builder import DocumentBuilder
+from evidex.parse.docx_pkg import (
+    Lookup,
+    docx_lookup,
+    docx_numbering_of,
+    docx_styles_of,
+    fast_lookup,
+    open_docx,
+)
+from evidex.parse.docx_styles import Style as _Style
+from evidex.parse.docx_styles import StyleTable, numbering_formats
 from evidex.parse.kv import match_kv
 from evidex.parse.ooxml import check_package, parse_xml
 
@@ -34,8 +46,24 @@ _OFF = ("0", "false", "off")
 _MAX_TABLE_DEPTH = 32
 
 
+_TAGS: dict[str, str] = {}
+
+
 def _w(tag: str) -> str:
-    return f"{{{W}}}{tag}"
+    t = _TAGS.get(tag)
+    if t is None:
+        t = _TAGS[tag] = f"{{{W}}}{tag}"
+    return t
+
+
+_T_VAL = _w("val")
+_T_T = _w("t")
+_T_FNREF = _w("footnoteReference")
+_T_ENREF = _w("endnoteReference")
+_T_PPR = _w("pPr")
+_T_RPR = _w("rPr")
+_HEADING = re.compile(r"heading\s*(\d)")
+_LIST = re.compile(r"list\s*(bullet|number|continue)?\s*(\d)?")
 
 
 def _local(el: Any) -> str:
@@ -44,26 +72,18 @@ def _local(el: Any) -> str:
 
 
 def _wval(el: Any, child: str, attr: str = "val") -> str | None:
-    c = el.find(_w(child)) if el is not None else None
+    if el is None:
+        return None
+    c = el.find(_w(child))
     if c is None:
         return None
-    v = c.get(_w(attr))
+    v = c.get(_T_VAL if attr == "val" else _w(attr))
     return str(v) if v is not None else ""
 
 
 def _on(el: Any, child: str) -> bool:
     v = _wval(el, child)
     return v is not None and v.lower() not in _OFF
-
-
-@dataclass
-class _Style:
-    name: str = ""
-    based_on: str | None = None
-    outline: int | None = None
-    num_id: str | None = None
-    ilvl: int | None = None
-    hidden: bool = False
 
 
 @dataclass
@@ -82,9 +102,10 @@ class _Piece:
 
 
 class _Walker:
-    def __init__(self, b: DocumentBuilder, styles: dict[str, _Style], numfmt: dict[tuple[str, int], str]) -> None:
+    def __init__(self, b: DocumentBuilder, styles: StyleTable, numfmt: dict[tuple[str, int], str]) -> None:
         self.b = b
         self.styles = styles
+        self._resolved: dict[str | None, _Style] = {}
         self.numfmt = numfmt
         self.sections: list[tuple[int, int]] = []  # (level, nid)
         self.lists: list[tuple[int, int, int | None, bool]] = []  # (level, list nid, open item, ordered)
@@ -95,10 +116,18 @@ class _Walker:
 
     # ------------------------------------------------------------------ styles
     def _style(self, sid: str | None) -> _Style:
+        out = self._resolved.get(sid)
+        if out is None:
+            out = self._resolved[sid] = self._resolve(sid)
+        return out
+
+    def _resolve(self, sid: str | None) -> _Style:
         out = _Style()
         seen = 0
-        while sid and sid in self.styles and seen < 16:
-            s = self.styles[sid]
+        while sid and seen < 16:
+            s = self.styles.get(sid)
+            if s is None:
+                break
             out.name = out.name or s.name
             out.outline = s.outline if out.outline is None else out.outline
             if out.num_id is None:
@@ -108,11 +137,11 @@ class _Walker:
         return out
 
     def classify(self, p: Any) -> _Para:
-        ppr = p.find(_w("pPr"))
+        ppr = p.find(_T_PPR)
         st = self._style(_wval(ppr, "pStyle"))
         name = st.name.lower()
-        hidden = st.hidden or (ppr is not None and _on(ppr.find(_w("rPr")), "vanish"))
-        m = re.fullmatch(r"heading\s*(\d)", name)
+        hidden = st.hidden or (ppr is not None and _on(ppr.find(_T_RPR), "vanish"))
+        m = _HEADING.fullmatch(name)
         outline = _wval(ppr, "outlineLvl")
         if m:
             return _Para("heading", int(m.group(1)), hidden=hidden)
@@ -128,7 +157,7 @@ class _Walker:
             num_id = _wval(num_pr, "numId") or num_id
             lv = _wval(num_pr, "ilvl")
             ilvl = int(lv) if lv and lv.isdigit() else ilvl
-        sm = re.fullmatch(r"list\s*(bullet|number|continue)?\s*(\d)?", name)
+        sm = _LIST.fullmatch(name)
         if num_id and num_id != "0":
             lvl = (ilvl or 0) + 1
             if sm and sm.group(2) and ilvl is None:
@@ -169,7 +198,7 @@ class _Walker:
                     self._inline(choice, f"{cpath}/Choice", out, boxes)
 
     def _run(self, r: Any, path: str, out: list[_Piece], boxes: list[tuple[Any, str]]) -> None:
-        hidden = _on(r.find(_w("rPr")), "vanish")
+        hidden = _on(r.find(_T_RPR), "vanish")
         parts: list[str] = []
         for c in r:
             name = _local(c)
@@ -345,7 +374,7 @@ class _Walker:
         self.table_depth += 1
         b.open(NodeKind.TABLE, prov=Prov(part=path))
         rows = [c for c in tbl if _local(c) == "tr"]
-        last_row = max((i for i, tr in enumerate(rows) if _has_text(tr)), default=-1)
+        last_row = _last_with_text(rows)
         origin: dict[int, list[int]] = {}  # grid column → [cell nid, rowspan]
         for ri, tr in enumerate(rows):
             if ri and ri <= last_row:
@@ -358,7 +387,7 @@ class _Walker:
             col = int(before) if before and before.isdigit() else 0
             first = True
             tcs = [c for c in tr if _local(c) == "tc"]
-            last_cell = max((i for i, tc in enumerate(tcs) if _has_text(tc)), default=-1)
+            last_cell = _last_with_text(tcs)
             for ci, tc in enumerate(tcs):
                 tcpr = tc.find(_w("tcPr"))
                 gs = _wval(tcpr, "gridSpan")
@@ -395,10 +424,21 @@ class _Walker:
 
 def _has_text(el: Any) -> bool:
     """Whether walking ``el`` will append any text (visible ``w:t`` text or note references)."""
-    for t in el.iter(_w("t"), _w("footnoteReference"), _w("endnoteReference")):
-        if _local(t) != "t" or (t.text and t.text.strip()):
+    for t in el.iter(_T_T, _T_FNREF, _T_ENREF):
+        if t.tag != _T_T:
+            return True
+        tx = t.text
+        if tx and not tx.isspace():
             return True
     return False
+
+
+def _last_with_text(els: list[Any]) -> int:
+    """Index of the last element with text (``-1`` if none)."""
+    for i in range(len(els) - 1, -1, -1):
+        if _has_text(els[i]):
+            return i
+    return -1
 
 
 def _text_boxes(container: Any) -> list[Any]:
@@ -414,52 +454,6 @@ def _text_boxes(container: Any) -> list[Any]:
                 break
         if not skip:
             out.append(t)
-    return out
-
-
-def _styles(doc: Any) -> dict[str, _Style]:
-    out: dict[str, _Style] = {}
-    try:
-        root = doc.styles.element
-    except Exception:
-        return out
-    for s in root.iter(_w("style")):
-        sid = s.get(_w("styleId"))
-        if not sid:
-            continue
-        ppr = s.find(_w("pPr"))
-        ol = _wval(ppr, "outlineLvl")
-        num_pr = ppr.find(_w("numPr")) if ppr is not None else None
-        ilvl = _wval(num_pr, "ilvl") if num_pr is not None else None
-        out[sid] = _Style(
-            name=_wval(s, "name") or "",
-            based_on=_wval(s, "basedOn"),
-            outline=int(ol) if ol and ol.isdigit() else None,
-            num_id=_wval(num_pr, "numId") if num_pr is not None else None,
-            ilvl=int(ilvl) if ilvl and ilvl.isdigit() else None,
-            hidden=_on(s.find(_w("rPr")), "vanish"),
-        )
-    return out
-
-
-def _numbering(doc: Any) -> dict[tuple[str, int], str]:
-    out: dict[tuple[str, int], str] = {}
-    try:
-        root = doc.part.numbering_part.element
-    except Exception:
-        return out
-    abstract: dict[str, dict[int, str]] = {}
-    for an in root.iter(_w("abstractNum")):
-        levels: dict[int, str] = {}
-        for lvl in an.iter(_w("lvl")):
-            i = lvl.get(_w("ilvl"))
-            if i is not None and i.isdigit():
-                levels[int(i)] = _wval(lvl, "numFmt") or ""
-        abstract[an.get(_w("abstractNumId")) or ""] = levels
-    for num in root.iter(_w("num")):
-        nid = num.get(_w("numId")) or ""
-        for i, fmt in abstract.get(_wval(num, "abstractNumId") or "", {}).items():
-            out[(nid, i)] = fmt
     return out
 
 
@@ -482,22 +476,31 @@ class DocxParser:
             raise MissingDependencyError(
                 "python-docx is not installed", hint="pip install 'evidex[formats]'"
             ) from None
-        try:
-            d = docx.Document(io.BytesIO(data))
-        except Exception as e:
-            raise MalformedError(f"python-docx could not open the file: {type(e).__name__}: {e}") from None
-        b = ctx.builder(data, MEDIA_TYPE)
-        try:
-            cp = d.core_properties
-            for key in ("title", "author", "subject"):
-                v = getattr(cp, key, None)
-                if v:
-                    b.metadata[key] = str(v)
-        except Exception:
-            pass
-        w = _Walker(b, _styles(d), _numbering(d))
-        body = d.element.body
-        headers, footers = _header_parts(d, body)
+        fast = open_docx(data)
+        if fast is not None:  # the common case: lxml directly, lazy style table
+            b = ctx.builder(data, MEDIA_TYPE)
+            b.metadata.update(fast.metadata)
+            numfmt = numbering_formats(fast.numbering) if fast.numbering is not None else {}
+            w = _Walker(b, fast.styles, numfmt)
+            body = fast.body
+            headers, footers = _header_parts(fast_lookup(fast.related), body)
+        else:  # irregular packages: python-docx (and its errors), as before
+            try:
+                d = docx.Document(io.BytesIO(data))
+            except Exception as e:
+                raise MalformedError(f"python-docx could not open the file: {type(e).__name__}: {e}") from None
+            b = ctx.builder(data, MEDIA_TYPE)
+            try:
+                cp = d.core_properties
+                for key in ("title", "author", "subject"):
+                    v = getattr(cp, key, None)
+                    if v:
+                        b.metadata[key] = str(v)
+            except Exception:
+                pass
+            w = _Walker(b, docx_styles_of(d), docx_numbering_of(d))
+            body = d.element.body
+            headers, footers = _header_parts(docx_lookup(d), body)
         w.flat = True
         for pname, el in headers:
             _furniture(w, NodeKind.PAGE_HEADER, pname, el)
@@ -516,25 +519,26 @@ class DocxParser:
         return b.build()
 
 
-def _header_parts(d: Any, body: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+def _header_parts(lookup: Lookup, body: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """Header and footer parts with text, once each."""
     headers: list[tuple[str, Any]] = []
     footers: list[tuple[str, Any]] = []
     seen: set[str] = set()
-    related = d.part.related_parts
     for sect in body.iter(_w("sectPr")):
         for ref in sect:
             name = _local(ref)
             if name not in ("headerReference", "footerReference"):
                 continue
             rid = ref.get(f"{{{R}}}id")
-            part = related.get(rid) if rid else None
-            if part is None:
+            found = lookup(rid) if rid else None
+            if found is None:
                 continue
-            pname = str(part.partname).lstrip("/").removeprefix("word/").removesuffix(".xml")
+            partname, part = found
+            pname = partname.lstrip("/").removeprefix("word/").removesuffix(".xml")
             if pname in seen:
                 continue
             seen.add(pname)
-            el = part.element
+            el = part()
             if _has_text(el):
                 (headers if name == "headerReference" else footers).append((pname, el))
     return headers, footers

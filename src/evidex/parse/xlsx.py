@@ -9,6 +9,9 @@
 * Merged cells: the value sits in the top-left CELL with ``rowspan``/``colspan``; covered cells are omitted.
 * Provenance: ``Prov(sheet_cell="Sheet1!C7")`` on every CELL node and as its anchor.
 * Hidden sheets, rows and columns → HIDDEN layer (kept, never dropped).
+
+The common package is read directly with lxml (:mod:`evidex.parse.xlsx_reader`, openpyxl's value semantics);
+anything unusual is loaded with openpyxl as before.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
 from evidex.parse.builder import DocumentBuilder
 from evidex.parse.ooxml import check_package
+from evidex.parse.xlsx_reader import SheetData, read_workbook
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_CELLS = 200_000  # load a second time (formula text) only if there are formulas and below this size
@@ -334,52 +338,74 @@ class XlsxParser:
             import openpyxl
         except ImportError:
             raise MissingDependencyError("openpyxl is not installed", hint="pip install 'evidex[formats]'") from None
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False, rich_text=False)
-            wbf = (
-                openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
-                if pkg.formulas > 0 and pkg.cells <= _FORMULA_CELLS
-                else None
-            )
-        except Exception as e:
-            raise MalformedError(f"openpyxl could not open the workbook: {type(e).__name__}: {e}") from None
+        want_formulas = pkg.formulas > 0 and pkg.cells <= _FORMULA_CELLS
+        sheets = read_workbook(data, formulas=want_formulas)  # the common case, without openpyxl's object model
+        if sheets is None:
+            try:
+                wb = openpyxl.load_workbook(io.BytesIO(data), data_only=True, keep_links=False, rich_text=False)
+                wbf = (
+                    openpyxl.load_workbook(io.BytesIO(data), data_only=False, keep_links=False)
+                    if want_formulas
+                    else None
+                )
+            except Exception as e:
+                raise MalformedError(f"openpyxl could not open the workbook: {type(e).__name__}: {e}") from None
+            sheets = [
+                _from_openpyxl(ws, wbf[ws.title] if wbf is not None and ws.title in wbf.sheetnames else None)
+                for ws in wb.worksheets
+            ]
         b = ctx.builder(data, MEDIA_TYPE)
-        if wbf is None and pkg.formulas:
+        if not want_formulas and pkg.formulas:
             b.warn("XLSX: workbook too large to load formulas; showing cached values only")
         total = 0
-        for i, ws in enumerate(wb.worksheets):
-            fws = wbf[ws.title] if wbf is not None and ws.title in wbf.sheetnames else None
-            total += _sheet(b, ws, fws, i, ctx.limits.max_sheet_cells - total)
+        for i, sd in enumerate(sheets):
+            total += _sheet(b, sd, i, ctx.limits.max_sheet_cells - total)
         return b.build()
 
 
-def _sheet(b: DocumentBuilder, ws: Any, fws: Any, index: int, budget: int) -> int:
-    name = str(ws.title)
-    q = _qsheet(name)
-    state = str(getattr(ws, "sheet_state", "visible") or "visible")
-    hidden = state != "visible"
+def _from_openpyxl(ws: Any, fws: Any) -> SheetData:
+    """The same sheet view from openpyxl's object model (the fallback path)."""
+    from openpyxl.utils import range_boundaries
+
+    sd = SheetData(title=str(ws.title), state=str(getattr(ws, "sheet_state", "visible") or "visible"))
     raw_cells: dict[tuple[int, int], Any] = getattr(ws, "_cells", {})
-    if len(raw_cells) > budget:
-        raise LimitError(f"workbook has more than the limit of cells (sheet {name!r}: {len(raw_cells):,})")
+    sd.count = len(raw_cells)
+    for pos, cell in raw_cells.items():
+        v = cell.value
+        sd.cells[pos] = (v, cell.number_format if v is not None else None)
     fcells: dict[tuple[int, int], Any] = getattr(fws, "_cells", {}) if fws is not None else {}
+    for pos, fc in fcells.items():
+        fv = getattr(fc.value, "text", fc.value)
+        if isinstance(fv, str) and fv.startswith("="):
+            sd.formulas[pos] = fv
+    sd.merged = [(rng.min_row, rng.min_col, rng.max_row, rng.max_col) for rng in ws.merged_cells.ranges]
+    sd.hidden_rows = {r for r, d in ws.row_dimensions.items() if getattr(d, "hidden", False)}
+    for d in ws.column_dimensions.values():
+        if getattr(d, "hidden", False) and d.min and d.max:
+            sd.hidden_cols.update(range(int(d.min), min(int(d.max), 16384) + 1))
+    for tbl in getattr(ws, "tables", {}).values():
+        c0, r0, c1, r1 = range_boundaries(tbl.ref)
+        sd.tables.append((str(tbl.name), (r0, c0, r1, c1), int(tbl.headerRowCount or 0)))
+    return sd
+
+
+def _sheet(b: DocumentBuilder, sd: SheetData, index: int, budget: int) -> int:
+    name = sd.title
+    q = _qsheet(name)
+    state = sd.state
+    hidden = state != "visible"
+    if sd.count > budget:
+        raise LimitError(f"workbook has more than the limit of cells (sheet {name!r}: {sd.count:,})")
     cells: dict[tuple[int, int], _Cell] = {}
     uncached = 0
-    for (r, c), cell in raw_cells.items():
-        v = cell.value
-        formula = None
-        fc = fcells.get((r, c))
-        if fc is not None:
-            fv = fc.value
-            fv = getattr(fv, "text", fv)
-            if isinstance(fv, str) and fv.startswith("="):
-                formula = fv
+    for (r, c), (v, fmt) in sd.cells.items():
+        formula = sd.formulas.get((r, c))
         if v is None and formula is not None:
             uncached += 1
             cells[(r, c)] = _Cell(formula, "formula", formula, None, formula)
             continue
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
-        fmt = cell.number_format
         text = display_value(v, fmt).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
         cells[(r, c)] = _Cell(text, value_type(v, fmt), v, fmt, formula)
     if uncached:
@@ -387,8 +413,7 @@ def _sheet(b: DocumentBuilder, ws: Any, fws: Any, index: int, budget: int) -> in
     spans: dict[tuple[int, int], tuple[int, int]] = {}
     covered: set[tuple[int, int]] = set()
     occupied = set(cells)
-    for rng in ws.merged_cells.ranges:
-        r0, c0, r1, c1 = rng.min_row, rng.min_col, rng.max_row, rng.max_col
+    for r0, c0, r1, c1 in sd.merged:
         spans[(r0, c0)] = (r1 - r0 + 1, c1 - c0 + 1)
         if (r1 - r0 + 1) * (c1 - c0 + 1) > 100_000:
             continue
@@ -398,19 +423,15 @@ def _sheet(b: DocumentBuilder, ws: Any, fws: Any, index: int, budget: int) -> in
                     covered.add((r, c))
                     if (r0, c0) in cells:
                         occupied.add((r, c))
-    hidden_rows = {r for r, d in ws.row_dimensions.items() if getattr(d, "hidden", False)}
-    hidden_cols: set[int] = set()
-    for d in ws.column_dimensions.values():
-        if getattr(d, "hidden", False) and d.min and d.max:
-            hidden_cols.update(range(int(d.min), min(int(d.max), 16384) + 1))
-
-    from openpyxl.utils import range_boundaries
+    hidden_rows = sd.hidden_rows
+    hidden_cols = sd.hidden_cols
 
     regions: list[tuple[Box, str | None, int]] = []
-    for tname, tbl in getattr(ws, "tables", {}).items():
-        ref = tbl.ref if hasattr(tbl, "ref") else str(tbl)
-        c0, r0, c1, r1 = range_boundaries(ref)
-        regions.append(((r0, c0, r1, c1), str(tname), int(getattr(tbl, "headerRowCount", 1) or 0)))
+    for tn, (r0, c0, r1, c1), _hdr in sd.tables:
+        # One header row, whatever the table declares: the earlier openpyxl walk read ``ws.tables.items()``,
+        # which yields (name, ref) pairs, so ``headerRowCount`` was never seen. Kept for identical output;
+        # honouring ``_hdr`` is a one-word change.
+        regions.append(((r0, c0, r1, c1), tn, 1))
         occupied = {p for p in occupied if not (r0 <= p[0] <= r1 and c0 <= p[1] <= c1)}
     regions.extend((bx, None, -1) for bx in _components(occupied))
     regions.sort(key=lambda t: (t[0][0], t[0][1]))
@@ -426,7 +447,7 @@ def _sheet(b: DocumentBuilder, ws: Any, fws: Any, index: int, budget: int) -> in
     for box, tname, header_rows in regions:
         _region(b, q, box, tname, header_rows, cells, spans, covered, hidden_rows, hidden_cols)
     b.close(sid)
-    return len(raw_cells)
+    return sd.count
 
 
 def _region(
