@@ -304,3 +304,9 @@ def test_cli_schema_errors_exit_2_with_the_offending_path(tmp_path, examples_dir
     r = subprocess.run([exe, "extract", str(examples_dir / "invoice-acme.html"), "--schema", str(tmp_path / "nope.yaml")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "schema file not found" in r.stderr
+
+
+def test_organisation_names_with_ampersands_and_commas_are_whole_candidates() -> None:
+    d = parse_bytes(b"This letter is from Harrington & Cole LLP to Okafor Logistics Ltd and NITROMED, INC. today.\n", "l.txt")
+    orgs = {c.text for c in build_candidates(d).items if "org" in c.tags}
+    assert {"Harrington & Cole LLP", "Okafor Logistics Ltd", "NITROMED, INC."} <= orgs

@@ -11,7 +11,7 @@ PLACE_RE = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(p) for p in PLACES) 
 
 # "Acme Widgets, Inc.", "NITROMED, INC.", "Virgin Mobile USA, LLC": capitalised words ending in a legal suffix
 ORG_NAME_RE = re.compile(
-    r"(?<![\w&])(?:[A-Z0-9][\w&'’.-]*,?\s+){1,6}"
+    r"(?<![\w&])(?:(?:[A-Z0-9][\w&'’.-]*|&),?\s+){1,6}"
     r"(?:Inc|INC|Incorporated|INCORPORATED|LLC|L\.L\.C|Ltd|LTD|Limited|LIMITED|Corporation|CORPORATION|Corp|CORP|"
     r"Company|COMPANY|Co|CO|PLC|plc|LLP|L\.P|LP|N\.A|S\.A|GmbH|AG|B\.V|N\.V|Holdings|HOLDINGS|Trust|TRUST)"
     r"(?:\.(?!\w))?(?![\w])"

@@ -171,8 +171,8 @@ def prior(q: FieldQuery, c: Candidate) -> float:
     if q.role is not None:
         if q.role in c.tags:
             role = 0.25 + (0.1 * (1.0 - c.position) if q.role == "org" else 0.0)  # names head documents
-        if q.role in ("place", "org") and c.source in ("place", "org"):
-            role += 0.1  # a name found in running text is as good as a line holding it
+        if q.role == "place" and c.source == "place":
+            role += 0.1  # a place name in running text ("laws of the State of Delaware")
         if q.role == "address" and c.source == "address":
             role = 0.35  # a multi-line address block beats any single line of it
         if q.role == "address" and "address" not in c.tags:
