@@ -61,6 +61,7 @@ class ExtractOptions(BaseModel):
     fallback_tokens: int = 1500  # choice mode: budget of the generative fallback (the most relevant chunks only)
     max_repairs: int = 2  # re-asks after invalid output
     max_output_tokens: int = 512
+    max_value_chars: int = 200  # generate mode: longest string value (bounds runaway decoding; raise for clauses)
     prior_weight: float = 0.5  # choice mode: weight of the prior vs the model's probability
     min_score: float = 0.2
     keep_ungrounded: bool = False  # keep values with no support in the text (marked UNGROUNDED)
@@ -186,7 +187,7 @@ class Extractor:
             sub = Schema(schema.name, tuple(leftovers))
             values, resps, errors, truncated, read = run_generate(
                 self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
-                max_tokens=o.max_output_tokens)
+                max_tokens=o.max_output_tokens, max_value_chars=o.max_value_chars)
             responses.extend(resps)
             if errors:
                 diag["generate_errors"] = errors[:20]

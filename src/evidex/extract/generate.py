@@ -110,10 +110,11 @@ def run_chunk(
     fmt: int,
     max_repairs: int,
     max_tokens: int,
+    max_value_chars: int = prompts.MAX_VALUE_CHARS,
 ) -> ChunkOutcome:
     out = ChunkOutcome()
     caps = backend.capabilities
-    js = prompts.json_schema_for(schema, fields)
+    js = prompts.json_schema_for(schema, fields, max_value_chars=max_value_chars)
     messages: list[Message] = [
         Message("system", prompts.SYSTEM),
         Message("user", prompts.generate_prompt(schema, view.text, fields, fmt)),
@@ -154,6 +155,7 @@ def run_generate(
     fmt: int = 0,
     max_repairs: int = 2,
     max_tokens: int = 512,
+    max_value_chars: int = prompts.MAX_VALUE_CHARS,
 ) -> tuple[list[RawValue], list[Response], list[str], bool, int]:
     """Run every chunk; return (values, responses, errors, truncated, chunks_read)."""
     values: list[RawValue] = []
@@ -163,7 +165,8 @@ def run_generate(
     read = 0
     for i, v in enumerate(views):
         try:
-            o = run_chunk(backend, schema, fields, v, i, fmt=fmt, max_repairs=max_repairs, max_tokens=max_tokens)
+            o = run_chunk(backend, schema, fields, v, i, fmt=fmt, max_repairs=max_repairs, max_tokens=max_tokens,
+                          max_value_chars=max_value_chars)
         except BackendError:
             raise
         read += 1

@@ -12,6 +12,7 @@ from evidex.model import Field, FieldType, Schema
 # Option labels for choice prompts: digits are single tokens for common tokenizers, and small models answer
 # with digits far more readily than with letters. "0" means "none of these".
 DIGITS = "123456789"
+MAX_VALUE_CHARS = 200  # default longest string value a generative answer may hold
 
 SYSTEM = (
     "You extract facts from business documents. Use only what the document says. "
@@ -65,7 +66,8 @@ def label_question(name: str, labels: Sequence[str], description: str, fmt: int 
     return f"Which {what} best describes this document?\n{opts}\nAnswer with one number.", letters
 
 
-def json_schema_for(schema: Schema, fields: Sequence[Field] | None = None) -> dict[str, Any]:
+def json_schema_for(schema: Schema, fields: Sequence[Field] | None = None, *,
+                    max_value_chars: int = MAX_VALUE_CHARS) -> dict[str, Any]:
     """A JSON Schema for generative extraction: every leaf is a string copied from the document (or null)."""
 
     def leaf(f: Field) -> dict[str, Any]:
@@ -77,7 +79,8 @@ def json_schema_for(schema: Schema, fields: Sequence[Field] | None = None) -> di
         elif f.type is FieldType.ENUM:
             base = {"enum": [*f.choices, None]}
         else:
-            base = {"type": ["string", "null"]}
+            # bounded: grammar-constrained decoders then cannot run away inside one value (tiny models do)
+            base = {"type": ["string", "null"], "maxLength": max_value_chars}
         if f.many:
             return {"type": "array", "items": {k: v for k, v in base.items()}}
         return base
