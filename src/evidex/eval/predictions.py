@@ -13,14 +13,12 @@ indices (``line_items[2].amount`` → ``line_items.amount``) and nested records 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidex.errors import MalformedError
 from evidex.eval.datasets.base import GoldDoc
 from evidex.eval.metrics import value_text
 
@@ -116,21 +114,11 @@ def pred_doc(record: Mapping[str, Any], *, include_ungrounded: bool = False) -> 
 
 
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
-    """Read prediction records; a bad line is a :class:`MalformedError` naming the line."""
-    p = Path(path)
-    out: list[dict[str, Any]] = []
-    with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise MalformedError(f"line {n}: invalid JSON ({e.msg})", path=str(p)) from None
-            if not isinstance(rec, dict):
-                raise MalformedError(f"line {n}: expected a JSON object", path=str(p))
-            out.append(rec)
-    return out
+    """Read prediction records (the output package's reader: a bad line is a MalformedError naming it, a last
+    line cut short by a crash is skipped)."""
+    from evidex.output.jsonl import read_jsonl as read_records
+
+    return list(read_records(path))
 
 
 def _keys_for(source: str, doc_id: str) -> list[str]:
