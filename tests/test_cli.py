@@ -80,3 +80,20 @@ def test_help_examples_run(example: str, examples_dir: Path) -> None:
     args = example.split()[1:]
     r = run(*args, cwd=examples_dir.parent)
     assert r.returncode == 0, r.stderr
+
+
+def test_parse_compact_reports_sheet_compression(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Ledger"
+    ws.append(["Account", "Description", "Amount"])
+    for i in range(300):
+        ws.append(["4000", "Sale", 100 + i])
+    path = tmp_path / "ledger.xlsx"
+    wb.save(path)
+    r = run("parse", str(path), "--format", "compact")
+    assert r.returncode == 0, r.stderr
+    assert "similar rows" in r.stdout and "Account" in r.stdout
+    assert "compression" in r.stderr and "rows collapsed" in r.stderr

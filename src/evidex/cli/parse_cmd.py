@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.tree import Tree
 
-from evidex.cli.common import console, expand_paths, print_error
+from evidex.cli.common import console, err_console, expand_paths, print_error
 from evidex.errors import DocumentError
 from evidex.model import Document, Layer, document_to_dict
 from evidex.parse import Limits, parse_many
@@ -25,6 +25,7 @@ class OutFormat(StrEnum):
     markdown = "markdown"
     tree = "tree"
     text = "text"
+    compact = "compact"
 
 
 def _preview(s: str, n: int = 70) -> str:
@@ -80,7 +81,7 @@ def render_tree(doc: Document, max_nodes: int = 400) -> Tree:
 
 def parse_command(
     files: Annotated[list[Path], typer.Argument(help="Files to parse (directories with --recursive).", show_default=False)],
-    format: Annotated[OutFormat, typer.Option("--format", "-f", help="Output: json (one object per line), markdown, text or tree.")] = OutFormat.tree,
+    format: Annotated[OutFormat, typer.Option("--format", "-f", help="Output: json (one object per line), markdown, text, tree, or compact (spreadsheets: repeated rows collapsed, compression reported).")] = OutFormat.tree,
     all_layers: Annotated[bool, typer.Option("--all-layers", help="Include furniture and hidden text in markdown/text output.")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into directories.")] = False,
     as_format: Annotated[str | None, typer.Option("--as", help="Force a parser (text, markdown, html, pdf, docx, xlsx, csv, eml, image) instead of sniffing.")] = None,
@@ -116,6 +117,15 @@ def parse_command(
             if len(paths) > 1:
                 console.rule(escape(path))
             sys.stdout.write(markdown_view(doc, layers).text + "\n")
+        elif format is OutFormat.compact:
+            from evidex.structure.sheetview import compact_sheet_view
+
+            view, stats = compact_sheet_view(doc)
+            sys.stdout.write(view.text + "\n")
+            err_console.print(
+                f"[dim]{escape(path)}: {stats['source_chars']:,} → {stats['view_chars']:,} chars, "
+                f"compression {stats['compression']:.1f}× ({stats['rows_collapsed']:,} of {stats['rows']:,} rows collapsed)[/]"
+            )
         elif format is OutFormat.text:
             from evidex.structure import plain_view
 
