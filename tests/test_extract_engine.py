@@ -145,6 +145,31 @@ def test_long_document_is_read_in_chunks_with_coverage_and_merge() -> None:
     assert vals == {"agreement_number": "AG-1", "governing_law": "Delaware"}
     # every chunk prompt is a real slice of the document view
     assert len(be.requests) == r.coverage.chunks_total
+    # which parts were read: every clause lies inside a read span, and the record round-trips through JSON
+    from evidex.model import result_from_dict, result_to_dict
+
+    for i in range(120):
+        at = d.text.index(f"Clause {i}.")
+        assert any(sp.contains_pos(at) for sp in r.coverage.spans_read)
+    assert r.coverage.chars_read >= 0.95 * len(d.text)
+    assert result_from_dict(json.loads(json.dumps(result_to_dict(r)))).coverage == r.coverage
+
+
+def test_choice_fallback_reads_a_budget_and_says_which_parts() -> None:
+    body = "\n\n".join(f"Clause {i}. The supplier shall deliver goods promptly and in good order." for i in range(120))
+    d = parse_bytes(f"{body}\n\nThe agreement was signed on the ides of March.\n".encode(), "long.txt")
+    schema = Schema.from_yaml("fields: {signing_date: {type: date, description: the date the agreement was signed}}")
+    be = FakeBackend().push(json.dumps({"signing_date": "the ides of March"}))
+    # no date candidate anywhere: the generative fallback reads only the most relevant chunks
+    r = Extractor(be, ExtractOptions(mode="choice", fallback_tokens=300)).extract(d, schema)
+    fb = r.diagnostics["fallback"]
+    assert fb["fields"] == ["signing_date"] and fb["chars_read"] < fb["chars_total"] / 4
+    spans = [tuple(x) for x in fb["spans_read"]]
+    at = d.text.index("ides of March")
+    assert any(a <= at < b for a, b in spans)  # the relevant part was among those read
+    (x,) = r.extractions
+    assert x.raw == "the ides of March" and x.grounding is Grounding.EXACT
+    assert any("unparsed date" in n for n in x.notes)  # grounded, but not typed: said so
 
 
 def test_truncated_output_is_reported_not_silent() -> None:

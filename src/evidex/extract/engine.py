@@ -1,9 +1,10 @@
 """The extraction engine: schema + document → :class:`~evidex.model.Result` with grounded values.
 
 Modes:
-* ``choice`` (default for the embedded model): candidates from structure and typed patterns, the model
-  chooses among the best few per field — grounded by construction; free generation is the fallback for
-  fields without candidates.
+* ``choice`` (default for the embedded model): candidates from structure and typed patterns ranked by a
+  prior (optionally re-ranked by the model) — grounded by construction. Fields with no type-compatible
+  candidate (and booleans, enums, record lists without a matching table) fall back to free generation over
+  the most relevant chunks within ``fallback_tokens``; which parts were read is in the diagnostics.
 * ``generate``: the model writes JSON per structure-aware chunk; every leaf is grounded afterwards.
 * ``rules``: candidates and the prior only, no model (fast baseline; also what runs with no backend).
 """
@@ -132,17 +133,21 @@ class Extractor:
         records = [f for f in schema.fields if f.type is FieldType.RECORD]
         out: list[Extraction] = []
         view = markdown_view(doc)
+        whole = (Span(0, len(doc.text)),) if doc.text else ()
         coverage = Coverage(chars_total=len(doc.text))
         leftovers: list[Field] = []
 
         if self.mode in ("choice", "rules"):
             cands = build_candidates(doc).items
+            # candidates come from the whole document (all layers but hidden text)
+            coverage = Coverage(1, 1, len(doc.text), len(doc.text), spans_read=whole)
             context = ""
             if self.mode == "choice" and o.scorer not in ("auto", "prior") and o.context_tokens > 0:
                 queries = [f"{f.name} {f.description}" for f in scalar]
                 ctx_view, selected, all_chunks = select_context(doc, queries, o.context_tokens, view=view)
                 context = ctx_view.text
-                coverage = Coverage(len(all_chunks), len(selected), len(doc.text), sum(len(c.view.text) for c in selected))
+                diag["model_context"] = {"chunks_total": len(all_chunks), "chunks_read": len(selected),
+                                         "spans_read": [x.to_list() for x in Span.merge(c.source_span for c in selected)]}
             choosable = [f for f in scalar if f.type not in (FieldType.BOOLEAN, FieldType.ENUM)]
             scorer = "prior" if o.scorer == "auto" or self.mode == "rules" else o.scorer
             if scorer == "pmi" and self.backend is not None and not self.backend.capabilities.scoring:
@@ -179,11 +184,12 @@ class Extractor:
             if self.mode == "choice":
                 # fields without candidates: read only the most relevant text within a budget (recorded below)
                 queries = [f"{f.name} {f.description}" for f in leftovers]
-                ctx, _, _ = select_context(doc, queries, o.fallback_tokens, chunk_tokens=min(o.chunk_tokens, 400),
-                                           count=self.backend.count_tokens, view=view)
+                ctx, picked, _ = select_context(doc, queries, o.fallback_tokens, chunk_tokens=min(o.chunk_tokens, 400),
+                                                count=self.backend.count_tokens, view=view)
                 views = [ctx]
                 diag["fallback"] = {"fields": [f.name for f in leftovers], "chars_read": len(ctx.text),
-                                    "chars_total": len(view.text)}
+                                    "chars_total": len(view.text),
+                                    "spans_read": [x.to_list() for x in Span.merge(c.source_span for c in picked)]}
             sub = Schema(schema.name, tuple(leftovers))
             values, resps, errors, truncated, read = run_generate(
                 self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
@@ -193,12 +199,13 @@ class Extractor:
                 diag["generate_errors"] = errors[:20]
             many_paths = {f.name for f in leftovers if f.many}
             out.extend(self._merge([self._ground_raw(v, doc) for v in values], many_paths))
+            cut = tuple(f.name for f in leftovers if f.many) if truncated else ()
             if self.mode == "generate":
-                coverage = Coverage(len(views), read, len(doc.text), sum(len(v.text) for v in views[:read]),
-                                    tuple(f.name for f in leftovers if f.many) if truncated else ())
-            elif truncated:
+                spans = Span.merge(c.source_span for c in all_chunks[:read]) if all_chunks else whole
+                coverage = Coverage(len(views), read, len(doc.text), sum(len(x) for x in spans), cut, spans)
+            elif cut:
                 coverage = Coverage(coverage.chunks_total, coverage.chunks_read, coverage.chars_total,
-                                    coverage.chars_read, tuple(f.name for f in leftovers if f.many))
+                                    coverage.chars_read, cut, coverage.spans_read)
 
         labels = self._labels(doc, schema, view, responses) if schema.labels and self.backend is not None else []
         entities = self._entities(doc, schema, view, responses) if schema.entities and self.backend is not None else []

@@ -89,6 +89,7 @@ class Coverage:
     chars_total: int = 0
     chars_read: int = 0
     truncated_fields: tuple[str, ...] = ()
+    spans_read: tuple[Span, ...] = ()  # the parts of Document.text that were read, merged and sorted
 
 
 @dataclass(frozen=True)

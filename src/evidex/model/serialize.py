@@ -187,6 +187,7 @@ def result_to_dict(r: Result, text: str | None = None) -> dict[str, Any]:
             "chars_total": r.coverage.chars_total,
             "chars_read": r.coverage.chars_read,
             "truncated_fields": list(r.coverage.truncated_fields),
+            "spans_read": [x.to_list() for x in r.coverage.spans_read],
         },
         "error": dict(r.error) if r.error is not None else None,
         "diagnostics": jsonable(dict(r.diagnostics)),
@@ -203,7 +204,8 @@ def result_from_dict(d: dict[str, Any]) -> Result:
         relations=tuple(Relation(x["type"], x["head"], x["tail"], tuple(Span(*s) for s in x.get("evidence", ())), x.get("confidence", 1.0)) for x in d.get("relations", ())),
         labels=tuple(Label(x["name"], x["value"], tuple(Span(*s) for s in x.get("evidence", ())), x.get("confidence", 1.0)) for x in d.get("labels", ())),
         usage=Usage(u.get("calls", 0), u.get("tokens_in", 0), u.get("tokens_out", 0), u.get("seconds", 0.0)),
-        coverage=Coverage(c.get("chunks_total", 0), c.get("chunks_read", 0), c.get("chars_total", 0), c.get("chars_read", 0), tuple(c.get("truncated_fields", ()))),
+        coverage=Coverage(c.get("chunks_total", 0), c.get("chunks_read", 0), c.get("chars_total", 0), c.get("chars_read", 0), tuple(c.get("truncated_fields", ())),
+                          tuple(Span(*x) for x in c.get("spans_read", ()))),
         error=d.get("error"),
         diagnostics=MappingProxyType(dict(d.get("diagnostics", {}))),
     )
