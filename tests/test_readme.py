@@ -29,7 +29,7 @@ def test_readme_python_example_runs(block: str) -> None:
     os.chdir(ROOT)
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(block, "README.md", "exec"), {"__name__": "__readme__"})
+            exec(compile(block, "README.md", "exec", dont_inherit=True), {"__name__": "__readme__"})
     finally:
         os.chdir(cwd)
     printed = out.getvalue()
@@ -49,4 +49,4 @@ def test_schema_doc_examples_load() -> None:
     assert schema.field("line_items.amount").type is FieldType.MONEY
     assert schema.relations[0].head == "PERSON"
     for block in re.findall(r"```python\n(.*?)```", text, re.S):
-        exec(compile(block, "docs/schema.md", "exec"), {"__name__": "__doc__"})
+        exec(compile(block, "docs/schema.md", "exec", dont_inherit=True), {"__name__": "__doc__"})
