@@ -99,3 +99,29 @@ def test_embedded_model_scores_continuations_sensibly(embedded_backend) -> None:
     pmi = [a[0] - b[0] for a, b in zip(cue.scores, neutral.scores, strict=True)]
     assert all(n > 0 for _, n in cue.scores)
     assert pmi[0] > pmi[1]
+
+
+def test_embedded_model_labels_entities_relations_end_to_end(embedded_backend) -> None:
+    """The real model through the label, entity and relation paths: whatever it answers, the results are a
+    valid label with evidence, entities that are exact mentions, and relations between typed entities."""
+    from evidex.extract import Extractor
+    from evidex.model import Schema
+    from evidex.parse import parse_bytes
+
+    doc = parse_bytes(
+        b"Maria Gonzalez is the chief financial officer of Northwind Traders Ltd. "
+        b"She approved the travel policy on 1 April 2024.\n", "bio.txt")
+    schema = Schema.from_yaml("""
+entities: {PERSON: a named person, ORG: a company}
+relations: {works_for: {head: PERSON, tail: ORG}}
+labels: {doc_type: [policy, invoice, biography]}
+""")
+    res = Extractor(embedded_backend, ExtractOptions(mode="generate", max_output_tokens=160)).extract(doc, schema)
+    assert res.ok, res.error
+    assert res.usage.calls >= 2 and res.usage.tokens_in > 0
+    (label,) = res.labels
+    assert label.value in ("policy", "invoice", "biography") and 0.0 < label.confidence <= 1.0
+    for e in res.entities:
+        assert e.type in ("PERSON", "ORG") and doc.text[e.span.start : e.span.end] == e.text
+    for r in res.relations:
+        assert res.entities[r.head].type == "PERSON" and res.entities[r.tail].type == "ORG"
