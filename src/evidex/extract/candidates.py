@@ -38,6 +38,23 @@ _ADDRESS = re.compile(
     r"BOULEVARD|TAMAN|LOT|SUITE|FLOOR|BUILDING|BLOCK|P\.?O\.?\s*BOX|HIGHWAY|SQUARE|PLAZA|STRASSE|RUE)\b",
     re.I,
 )
+_ORG_HEAD = re.compile(r"^(?:CO\.?|COMPANY|SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|PLC|PTE|GMBH|CORP)\b", re.I)
+_REG_SUFFIX = re.compile(r"\s*\((?=[^)]*\d)[A-Z0-9 .:/-]{4,24}\)\s*$", re.I)  # "(256864-P)", "(CO. NO. 1138-W)"
+_NAMEISH = re.compile(r"[^\W\d_][\w&'’.,()/ -]{2,60}", re.UNICODE)
+
+
+def _header_end(text: str, lines: int = 3) -> int:
+    """Offset after the first ``lines`` non-empty lines (where letterheads and shop names sit)."""
+    pos, seen = 0, 0
+    while seen < lines and pos < len(text):
+        nl = text.find("\n", pos)
+        end = len(text) if nl < 0 else nl
+        if text[pos:end].strip():
+            seen += 1
+        pos = end + 1
+    return pos
+
+
 _LABEL_TAIL = re.compile(r"([^\W\d_][\w .'/&()#-]{0,40}?)\s*[:#]?\s*$")
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -237,6 +254,12 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             for a, b in _address_runs(text, lines):
                 cs.add(Span(lines[a].start, lines[b].end), "address", label=heading, tags={"text", "address"},
                        node=n.id, layer=n.layer)
+            for k in range(len(lines) - 1):  # a name wrapped over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD"
+                first, second = (text[x.start : x.end].strip() for x in (lines[k], lines[k + 1]))
+                if first and second and _ORG_HEAD.match(second) and not _ORG.search(first) and len(first) <= 50 \
+                        and not any(ch.isdigit() for ch in first):
+                    cs.add(Span(lines[k].start, lines[k + 1].end), "line", label=heading, tags={"text", "org"},
+                           node=n.id, layer=n.layer)
 
     # 2. typed patterns anywhere in the text (skipping hidden text)
     for d in find_dates(text):
@@ -273,6 +296,13 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
         lay = layer_at(s)
         if lay is not Layer.HIDDEN:
             cs.add(s, "org", label=_left_label(text, s.start), tags={"org", "text"}, layer=lay)
+    # names followed by a registration number: "BOON SENG PAPER SDN BHD (1248717-W)" → the name alone
+    for c in list(cs.items):
+        reg = _REG_SUFFIX.search(c.text)
+        if reg and "\n" not in c.text and _ORG.search(c.text[: reg.start()]):
+            cs.add(Span(c.span.start, c.span.start + reg.start()), c.source, label=c.label, tags={"text", "org"},
+                   node=c.node, layer=c.layer)
+    header_end = _header_end(text)
     # tag structural candidates whose text is itself a date / amount
     date_spans = {(d.start, d.end) for d in date_hulls}
     for i, c in enumerate(cs.items):
@@ -287,6 +317,8 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             extra.add("ident")
         if len(c.text) <= 80 and "\n" not in c.text and _ORG.search(c.text):
             extra.add("org")
+        if c.span.start < header_end and c.source in ("line", "paragraph", "heading") and _NAMEISH.fullmatch(c.text):
+            extra.add("header")  # a name-like line at the top: letterheads, shop names
         if c.source in ("line", "paragraph", "kv", "cell") and "\n" not in c.text and _ADDRESS.search(c.text):
             extra.add("address")
         if extra - c.tags:

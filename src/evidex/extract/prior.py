@@ -171,6 +171,8 @@ def prior(q: FieldQuery, c: Candidate) -> float:
     if q.role is not None:
         if q.role in c.tags:
             role = 0.25 + (0.1 * (1.0 - c.position) if q.role == "org" else 0.0)  # names head documents
+        elif q.role == "org" and "header" in c.tags:
+            role = 0.2  # an unsuffixed name on the first lines (a letterhead, a shop's name)
         if q.role == "place" and c.source == "place":
             role += 0.1  # a place name in running text ("laws of the State of Delaware")
         if q.role == "address" and c.source == "address":
