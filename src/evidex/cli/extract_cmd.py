@@ -128,7 +128,7 @@ def extract_command(
     keep_ungrounded: Annotated[bool, typer.Option(help="Keep values with no support in the text (marked ungrounded).")] = False,
     threads: Annotated[int | None, typer.Option(help="CPU threads for the embedded model.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context window (tokens) for the embedded model.")] = None,
-    isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process.")] = False,
+    isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash, hang and memory safe).")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
 ) -> None:
     """Extract schema fields from documents; every value comes with evidence spans and a grounding status.

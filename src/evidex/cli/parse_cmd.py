@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.tree import Tree
 
+from evidex import registry
 from evidex.cli.common import console, err_console, expand_paths, print_error
 from evidex.errors import DocumentError
 from evidex.model import Document, Layer, document_to_dict
@@ -85,7 +86,7 @@ def parse_command(
     all_layers: Annotated[bool, typer.Option("--all-layers", help="Include furniture and hidden text in markdown/text output.")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into directories.")] = False,
     as_format: Annotated[str | None, typer.Option("--as", help="Force a parser (text, markdown, html, pdf, docx, xlsx, csv, eml, image) instead of sniffing.")] = None,
-    isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash/hang/memory safe).")] = False,
+    isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash, hang and memory safe; the default for untrusted files).")] = True,
     timeout: Annotated[float, typer.Option(help="Per-file time limit in seconds (with --isolate).")] = 120.0,
     max_bytes: Annotated[int, typer.Option(help="Refuse files larger than this many bytes.")] = Limits().max_bytes,
 ) -> None:
@@ -99,6 +100,8 @@ def parse_command(
 
       evidex parse report.pdf --format markdown
     """
+    if as_format is not None and as_format not in registry.parsers:
+        registry.parsers.get(as_format)  # raises the coded usage error naming the available parsers (exit 2)
     limits = Limits().with_(timeout_s=timeout, max_bytes=max_bytes)
     failed = 0
     paths = expand_paths(files, recursive)
