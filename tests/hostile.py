@@ -39,6 +39,7 @@ from evidex.errors import (
 )
 from evidex.model import Document, NodeKind
 from evidex.parse import Limits
+from pdfgen import raw_pdf
 
 MiB = 1024 * 1024
 
@@ -100,20 +101,7 @@ def png(width: int, height: int, rows: int | None = None) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
 
 
-def pdf(objects: list[bytes], root: int = 1, trailer_extra: bytes = b"") -> bytes:
-    """A PDF from raw object bodies (object i+1 = objects[i]) with a correct xref table."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, 1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, trailer_extra, xref))
-    return out.getvalue()
+pdf = raw_pdf  # a PDF from raw object bodies with a correct xref table
 
 
 def _stream(data: bytes, extra: bytes = b"") -> bytes:

@@ -217,7 +217,7 @@ def white_on_dark_and_off_page() -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- raw PDFs
-def raw_pdf(objects: list[bytes], root: int = 1) -> bytes:
+def raw_pdf(objects: list[bytes], root: int = 1, trailer_extra: bytes = b"") -> bytes:
     """A PDF from raw object bodies (object i+1 = objects[i]) with a correct xref table."""
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
@@ -229,7 +229,8 @@ def raw_pdf(objects: list[bytes], root: int = 1) -> bytes:
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     for off in offsets:
         out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref))
+    out.write(b"trailer\n<< /Size %d /Root %d 0 R %s>>\nstartxref\n%d\n%%%%EOF\n"
+              % (len(objects) + 1, root, trailer_extra, xref))
     return out.getvalue()
 
 
