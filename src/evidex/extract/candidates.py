@@ -202,15 +202,7 @@ def _section_heading(doc: Document, n: Node) -> str:
 def build_candidates(doc: Document, *, include_furniture: bool = True) -> CandidateSet:
     cs = CandidateSet(doc)
     text = doc.text
-    hidden: list[Span] = [n.span for n in doc.nodes if n.layer is Layer.HIDDEN]
-    furniture: list[Span] = [n.span for n in doc.nodes if n.layer is Layer.FURNITURE]
-
-    def layer_at(s: Span) -> Layer:
-        if any(h.contains(s) for h in hidden):
-            return Layer.HIDDEN
-        if any(f.contains(s) for f in furniture):
-            return Layer.FURNITURE
-        return Layer.BODY
+    layer_at = doc.layer_of  # the innermost node's layer (a tree descent, not a scan of all nodes)
 
     # 1. structure: key–value pairs, table cells, short lines
     for n in doc.nodes:
