@@ -223,6 +223,49 @@ class ModelOutputError(BackendError):
     default_hint = "the model kept producing output that does not fit the schema"
 
 
+class ModelSelfTestError(BackendError):
+    """The model could not decode one token in a child process (a native crash, e.g. an unsupported CPU path)."""
+
+    code = "EVX-B005"
+    reason = "MODEL_SELFTEST_FAILED"
+    default_hint = ("rebuild llama-cpp-python portably with `make rebuild-llama`, or run without the model: "
+                    "--backend none")
+
+
+class BackendCrashedError(BackendError):
+    """The worker process running the model died (signal, abort, out of memory) during a request."""
+
+    code = "EVX-B006"
+    reason = "MODEL_WORKER_CRASHED"
+    default_hint = ("the model worker was restarted and the batch went on; if this repeats, run `make rebuild-llama` "
+                    "or use --backend none")
+
+
+class DeadlineExceededError(BackendTimeoutError):
+    """The per-document time budget ran out before extraction finished."""
+
+    code = "EVX-B007"
+    reason = "DOCUMENT_DEADLINE"
+    default_hint = "raise --deadline, or lower the work per document (--mode rules, smaller context)"
+
+
+class BackendGaveUpError(BackendError):
+    """Not processed: the run stopped asking the backend after repeated consecutive failures."""
+
+    code = "EVX-B008"
+    reason = "NOT_PROCESSED_BACKEND_FAILING"
+    default_hint = "fix the backend, then rerun (with --resume once available) to process these documents"
+
+
+# ---------------------------------------------------------------- bugs (exit code 1; please report)
+class InternalError(EvidexError):
+    """An unexpected exception inside a stage: the document fails alone, the traceback is kept."""
+
+    code = "EVX-I001"
+    reason = "INTERNAL"
+    default_hint = "this is a bug in evidex or a plugin; the traceback is in the record's diagnostics"
+
+
 ALL_ERRORS: tuple[type[EvidexError], ...] = tuple(
     c for c in list(globals().values()) if isinstance(c, type) and issubclass(c, EvidexError)
 )

@@ -48,6 +48,9 @@ class Request:
     continuations: tuple[str, ...] = ()
     raw_prompt: bool = False  # send messages[-1].content as a plain completion prompt (no chat template)
     tag: str = ""  # free text for logs/diagnostics (e.g. "doc1/chunk3")
+    # upper bound on this request's wall time (seconds), e.g. what is left of a per-document deadline;
+    # backends apply min(own timeout, timeout_s) and raise BackendTimeoutError when it runs out
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
