@@ -94,14 +94,15 @@ class CandidateSet:
     def add(self, span: Span, source: str, *, label: str = "", tags: Iterable[str] = (), node: int | None = None,
             layer: Layer = Layer.BODY) -> Candidate | None:
         text = self.doc.text[span.start : span.end]
-        # trim whitespace so candidate spans quote exactly the value
-        lead = len(text) - len(text.lstrip())
-        trail = len(text) - len(text.rstrip())
-        if lead or trail:
-            span = Span(span.start + lead, span.end - trail)
-            text = text.strip()
-        if not text or len(text) > 400:
+        stripped = text.strip()
+        # whitespace only (e.g. a table cell holding a lone space): nothing to quote. Checked before trimming,
+        # since trimming both ends of an all-blank span would give end < start.
+        if not stripped or len(stripped) > 400:
             return None
+        if stripped != text:  # trim whitespace so candidate spans quote exactly the value
+            lead = len(text) - len(text.lstrip())
+            span = Span(span.start + lead, span.start + lead + len(stripped))
+            text = stripped
         key = (span.start, span.end)
         if key in self._by_span:
             old = self.items[self._by_span[key]]
