@@ -11,18 +11,29 @@ Modes:
 
 from __future__ import annotations
 
+import dataclasses
 import time
+import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import Field as PydanticField
 
 from evidex.backends import Backend, Message, Request, Response
-from evidex.errors import BackendError, EvidexError
+from evidex.errors import (
+    BackendError,
+    BackendTimeoutError,
+    DeadlineExceededError,
+    EvidexError,
+    InternalError,
+    ModelOutputError,
+)
 from evidex.extract import prompts
 from evidex.extract.candidates import build_candidates
 from evidex.extract.choice import build_requests, decide, grammar_for
-from evidex.extract.generate import RawValue, run_generate
+from evidex.extract.generate import RawValue, parse_json, run_generate, salvage_json
 from evidex.extract.records import extract_records
 from evidex.ground.align import ground_in_view
 from evidex.ground.normalize import normalize_value, printed_value
@@ -72,6 +83,22 @@ class ExtractOptions(BaseModel):
     # "pmi" (backends that score continuations) and "choice" (multiple-choice by next-token) suit larger models.
     scorer: Literal["auto", "prior", "pmi", "choice"] = "auto"
     fuzzy_threshold: float = 0.8
+    # wall-time budget of one document (seconds; None or 0 = none): every model call gets what is left as its
+    # timeout, and a document that runs out fails with EVX-B007 (usage and diagnostics so far are kept)
+    deadline_s: float | None = PydanticField(default=300.0, ge=0)
+
+
+@dataclass
+class _Call:
+    """The state of one ``extract`` call: the model's responses so far and the document's deadline."""
+
+    responses: list[Response] = field(default_factory=list)
+    deadline: float | None = None  # time.monotonic() value
+    deadline_s: float | None = None
+    failures: list[str] = field(default_factory=list)  # model output that could not be used
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
 
 class Extractor:
@@ -90,14 +117,28 @@ class Extractor:
 
     # ------------------------------------------------------------------ public
     def extract(self, doc: Document, schema: Schema) -> Result:
+        """Extract one document. Never raises for a document: backend failures, model output that stays unusable,
+        a passed deadline and unexpected exceptions (bugs) all become ``Result.error`` with a stable code."""
         t0 = time.monotonic()
-        responses: list[Response] = []
+        limit = self.options.deadline_s or None
+        call = _Call(deadline=None if limit is None else t0 + limit, deadline_s=limit)
         diagnostics: dict[str, object] = {"mode": self.mode}
+        source = doc.source.path or doc.source.name
         try:
-            extractions, labels, entities, relations, coverage = self._run(doc, schema, responses, diagnostics)
+            extractions, labels, entities, relations, coverage = self._run(doc, schema, call, diagnostics)
         except BackendError as e:
-            return Result(doc.id, doc.source.path or doc.source.name, usage=_usage(responses, time.monotonic() - t0),
-                          error=e.to_dict(), diagnostics=diagnostics)
+            if isinstance(e, BackendTimeoutError) and not isinstance(e, DeadlineExceededError) \
+                    and call.deadline is not None and (call.left() or 0.0) <= 0.05:
+                e = self._deadline_error(call, str(e.message))
+            return Result(doc.id, source, usage=_usage(call.responses, time.monotonic() - t0), error=e.to_dict(),
+                          diagnostics=diagnostics)
+        except EvidexError as e:  # e.g. a configuration problem found late: still this document only
+            return Result(doc.id, source, usage=_usage(call.responses, time.monotonic() - t0), error=e.to_dict(),
+                          diagnostics=diagnostics)
+        except Exception as e:  # a bug in a stage: this document fails alone, the traceback is kept
+            return Result(doc.id, source, usage=_usage(call.responses, time.monotonic() - t0),
+                          error=internal_error(e, source).to_dict(),
+                          diagnostics={**diagnostics, "traceback": traceback.format_exc()[-20000:]})
         if not self.options.keep_ungrounded:
             dropped = [x.path for x in extractions if x.grounding is Grounding.UNGROUNDED]
             if dropped:
@@ -106,27 +147,54 @@ class Extractor:
         missing = [f.name for f in schema.fields if f.required and not any(_top(x.path) == f.name for x in extractions)]
         if missing:
             diagnostics["missing_required"] = missing
+        error = None
+        if call.failures:
+            # the model could not produce usable output (after the bounded re-ask): a coded per-document failure,
+            # never "ok" with silently missing values; whatever other parts yielded is kept for inspection
+            diagnostics["model_output_failures"] = call.failures[:20]
+            n = len(call.failures)
+            error = ModelOutputError(f"{n} model answer{'s' if n > 1 else ''} could not be used: {call.failures[0]}"[:500],
+                                     path=source).to_dict()
         return Result(
             doc_id=doc.id,
-            source=doc.source.path or doc.source.name,
+            source=source,
             extractions=tuple(extractions),
             entities=tuple(entities),
             relations=tuple(relations),
             labels=tuple(labels),
-            usage=_usage(responses, time.monotonic() - t0),
+            usage=_usage(call.responses, time.monotonic() - t0),
             coverage=coverage,
+            error=error,
             diagnostics=diagnostics,
         )
 
     # ------------------------------------------------------------------ internals
-    def _generate(self, reqs: Sequence[Request], responses: list[Response]) -> list[Response]:
+    def _deadline_error(self, call: _Call, detail: str = "") -> DeadlineExceededError:
+        used = time.monotonic() - (call.deadline or 0.0) + (call.deadline_s or 0.0)
+        more = f"; {detail}" if detail else ""
+        return DeadlineExceededError(f"the document's deadline of {call.deadline_s:g}s ran out after {used:.1f}s and "
+                                     f"{len(call.responses)} model calls{more}")
+
+    def _generate(self, reqs: Sequence[Request], call: _Call) -> list[Response]:
+        """Call the model; with a deadline, one request at a time, each bounded by the time that is left."""
         assert self.backend is not None
-        out = self.backend.generate(reqs)
-        responses.extend(out)
+        if call.deadline is None:
+            out = self.backend.generate(reqs)
+            call.responses.extend(out)
+            return out
+        out = []
+        for r in reqs:
+            left = call.left() or 0.0
+            if left <= 0.0:
+                raise self._deadline_error(call)
+            bound = left if r.timeout_s is None else min(r.timeout_s, left)
+            (resp,) = self.backend.generate([dataclasses.replace(r, timeout_s=bound)])
+            call.responses.append(resp)
+            out.append(resp)
         return out
 
     def _run(
-        self, doc: Document, schema: Schema, responses: list[Response], diag: dict[str, object]
+        self, doc: Document, schema: Schema, call: _Call, diag: dict[str, object]
     ) -> tuple[list[Extraction], list[Label], list[Entity], list[Relation], Coverage]:
         o = self.options
         scalar = [f for f in schema.fields if f.type is not FieldType.RECORD]
@@ -156,7 +224,7 @@ class Extractor:
             ask = self.backend if scorer != "prior" else None
             plans, reqs = build_requests(choosable, cands, context, backend=ask, top_k=o.top_k, fmt=o.prompt_format,
                                          scorer=scorer if scorer != "prior" else "choice")
-            resps = self._generate(reqs, responses) if reqs else None
+            resps = self._generate(reqs, call) if reqs else None
             choices = decide(plans, resps, prior_weight=o.prior_weight if resps else 1.0, min_score=o.min_score)
             for ch in choices:
                 if ch.candidate is None:
@@ -191,15 +259,20 @@ class Extractor:
                                     "chars_total": len(view.text),
                                     "spans_read": [x.to_list() for x in Span.merge(c.source_span for c in picked)]}
             sub = Schema(schema.name, tuple(leftovers))
-            values, resps, errors, truncated, read = run_generate(
-                self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
-                max_tokens=o.max_output_tokens, max_value_chars=o.max_value_chars)
-            responses.extend(resps)
-            if errors:
-                diag["generate_errors"] = errors[:20]
+            g = run_generate(self.backend, sub, leftovers, views, fmt=o.prompt_format, max_repairs=o.max_repairs,
+                             max_tokens=o.max_output_tokens, max_value_chars=o.max_value_chars,
+                             ask=lambda rs: self._generate(rs, call))
+            read = g.read
+            if g.errors:
+                diag["generate_errors"] = g.errors[:20]
+            if g.dropped:  # fields that failed validation alone; the other fields of their chunk were kept
+                diag["dropped_fields"] = dict(list(g.dropped.items())[:20])
+            if g.cut:
+                diag["cut_by_output_limit"] = g.cut
+            call.failures.extend(f"generate {x}" for x in g.failed)
             many_paths = {f.name for f in leftovers if f.many}
-            out.extend(self._merge([self._ground_raw(v, doc) for v in values], many_paths))
-            cut = tuple(f.name for f in leftovers if f.many) if truncated else ()
+            out.extend(self._merge([self._ground_raw(v, doc) for v in g.values], many_paths))
+            cut = tuple(f.name for f in leftovers if (f.many and g.truncated) or f.name in g.cut)
             if self.mode == "generate":
                 spans = Span.merge(c.source_span for c in all_chunks[:read]) if all_chunks else whole
                 coverage = Coverage(len(views), read, len(doc.text), sum(len(x) for x in spans), cut, spans)
@@ -207,9 +280,9 @@ class Extractor:
                 coverage = Coverage(coverage.chunks_total, coverage.chunks_read, coverage.chars_total,
                                     coverage.chars_read, cut, coverage.spans_read)
 
-        labels = self._labels(doc, schema, view, responses) if schema.labels and self.backend is not None else []
-        entities = self._entities(doc, schema, view, responses) if schema.entities and self.backend is not None else []
-        relations = self._relations(doc, schema, view, entities, responses) if schema.relations and len(entities) > 1 else []
+        labels = self._labels(doc, schema, view, call) if schema.labels and self.backend is not None else []
+        entities = self._entities(doc, schema, view, call) if schema.entities and self.backend is not None else []
+        relations = self._relations(doc, schema, view, entities, call) if schema.relations and len(entities) > 1 else []
         return out, labels, entities, relations, coverage
 
     def _from_span(self, f: Field, path: str, doc: Document, span: Span, score: float) -> Extraction:
@@ -257,7 +330,7 @@ class Extractor:
                 best[x.path] = x
         return [*best.values(), *listed.values()]
 
-    def _labels(self, doc: Document, schema: Schema, view: TextView, responses: list[Response]) -> list[Label]:
+    def _labels(self, doc: Document, schema: Schema, view: TextView, call: _Call) -> list[Label]:
         assert self.backend is not None
         ctx_view, _, _ = select_context(doc, [ls.name for ls in schema.labels], self.options.context_tokens or 600, view=view)
         out = []
@@ -268,7 +341,7 @@ class Extractor:
             req = Request((Message("system", prompts.SYSTEM), Message("user", prompts.document_block(ctx_view.text) + q)),
                           grammar=grammar_for(letters) if caps.grammar else None, max_tokens=1,
                           logprobs=40 if caps.logprobs else None, tag=f"label:{ls.name}")
-            resp = self._generate([req], responses)[0]
+            resp = self._generate([req], call)[0]
             from evidex.extract.choice import _letter_probs
 
             probs = _letter_probs(resp, letters) or {}
@@ -283,22 +356,22 @@ class Extractor:
             out.append(Label(ls.name, label, evidence, round(probs[ch], 4)))
         return out
 
-    def _entities(self, doc: Document, schema: Schema, view: TextView, responses: list[Response]) -> list[Entity]:
+    def _entities(self, doc: Document, schema: Schema, view: TextView, call: _Call) -> list[Entity]:
         assert self.backend is not None
         types = {e.name: e.description for e in schema.entities}
         js = prompts.entities_schema(list(types))
         found: dict[tuple[int, int, str], Entity] = {}
-        from evidex.extract.generate import parse_json
-
         for ch in chunk_view(view, self.options.chunk_tokens, self.backend.count_tokens):
             req = Request((Message("system", prompts.SYSTEM), Message("user", prompts.entities_prompt(ch.view.text, types))),
                           json_schema=js if self.backend.capabilities.json_schema else None,
                           max_tokens=self.options.max_output_tokens, tag=f"entities:chunk{ch.index}")
-            resp = self._generate([req], responses)[0]
+            resp = self._generate([req], call)[0]
             try:
                 obj = parse_json(resp.text)
-            except (ValueError, EvidexError):
-                continue
+            except ValueError as e:
+                if not resp.truncated:  # cut off by the output limit: the mentions found so far are kept
+                    call.failures.append(f"entities chunk {ch.index}: invalid JSON ({e})")
+                obj = (salvage_json(resp.text) or ({}, ""))[0]
             for item in obj.get("entities", []) if isinstance(obj, dict) else []:
                 if not isinstance(item, dict) or item.get("type") not in types or not isinstance(item.get("text"), str):
                     continue
@@ -316,12 +389,10 @@ class Extractor:
 
 
     def _relations(self, doc: Document, schema: Schema, view: TextView, entities: Sequence[Entity],
-                   responses: list[Response]) -> list[Relation]:
+                   call: _Call) -> list[Relation]:
         """Relations between extracted entities, asked per chunk among the entities it holds; head and tail types
         are checked against the schema, evidence is the hull of the two mentions."""
         assert self.backend is not None
-        from evidex.extract.generate import parse_json
-
         rel_types = {r.name: (r.head, r.tail, r.description) for r in schema.relations}
         js = prompts.relations_schema(list(rel_types))
         out: dict[tuple[str, int, int], Relation] = {}
@@ -334,11 +405,13 @@ class Extractor:
                            Message("user", prompts.relations_prompt(ch.view.text, listing, rel_types, self.options.prompt_format))),
                           json_schema=js if self.backend.capabilities.json_schema else None,
                           max_tokens=self.options.max_output_tokens, tag=f"relations:chunk{ch.index}")
-            resp = self._generate([req], responses)[0]
+            resp = self._generate([req], call)[0]
             try:
                 obj = parse_json(resp.text)
-            except ValueError:
-                continue
+            except ValueError as e:
+                if not resp.truncated:
+                    call.failures.append(f"relations chunk {ch.index}: invalid JSON ({e})")
+                obj = (salvage_json(resp.text) or ({}, ""))[0]
             for item in obj.get("relations", []) if isinstance(obj, dict) else []:
                 if not isinstance(item, dict) or item.get("type") not in rel_types:
                     continue
@@ -352,6 +425,16 @@ class Extractor:
                 hull = entities[head].span.union(entities[tail].span)
                 out[(item["type"], head, tail)] = Relation(item["type"], head, tail, (hull,), 0.5)
         return list(out.values())
+
+
+def internal_error(e: BaseException, path: str | None = None) -> InternalError:
+    """An unexpected exception as a coded per-document error (the caller keeps the traceback)."""
+    where = ""
+    tb = traceback.extract_tb(e.__traceback__)
+    if tb:
+        last = tb[-1]
+        where = f" in {last.name} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+    return InternalError(f"unexpected {type(e).__name__}{where}: {e}"[:500], path=path)
 
 
 def _top(path: str) -> str:
