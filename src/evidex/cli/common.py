@@ -19,7 +19,8 @@ EXIT_CODES = """Exit codes:
   0  everything succeeded
   1  at least one document failed (the others were processed; see the per-file errors)
   2  usage or configuration error (bad option, bad schema, unknown backend)
-  3  backend unavailable or failing for the whole run
+  3  backend unavailable or failing for the whole run (every document failed because of it, or the run
+     stopped asking it after --max-backend-failures documents in a row; the rest are marked not processed)
   130 interrupted"""
 
 

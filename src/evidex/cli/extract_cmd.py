@@ -15,12 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from evidex.cli.common import console, err_console, expand_paths
-from evidex.errors import ConfigError
+from evidex.errors import BackendError, BackendGaveUpError, ConfigError, InternalError
 from evidex.extract import ExtractOptions
 from evidex.model import Document, Grounding, Result
 from evidex.output.common import display_value
 from evidex.parse import Limits
-from evidex.pipeline import Pipeline, RunStats, load_schema
+from evidex.pipeline import Pipeline, RunStats, is_not_processed, load_schema
 
 
 class BackendName(StrEnum):
@@ -40,8 +40,14 @@ _STATUS_STYLE = {"exact": "green", "normalized": "cyan", "fuzzy": "yellow", "inf
 
 
 def _backend_options(backend: BackendName, model: str | None, base_url: str | None, api_key_env: str | None,
-                     threads: int | None, ctx: int | None) -> dict[str, Any]:
+                     threads: int | None, ctx: int | None, *, timeout: float | None = None,
+                     retries: int | None = None) -> dict[str, Any]:
     opts: dict[str, Any] = {}
+    if backend is not BackendName.none:  # both backends take these two options (given only when the user set them)
+        if timeout is not None:
+            opts["timeout_s"] = timeout
+        if retries is not None:
+            opts["max_retries"] = retries
     if backend is BackendName.llamacpp:
         if model:
             opts["model_path"] = model
@@ -129,6 +135,10 @@ def extract_command(
     threads: Annotated[int | None, typer.Option(help="CPU threads for the embedded model.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context window (tokens) for the embedded model.")] = None,
     isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash, hang and memory safe).")] = True,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.001, metavar="SECONDS", help="Longest wall time of one model request (default: openai 60, llamacpp 120). A hung server costs about this much per document.", show_default=False)] = None,
+    retries: Annotated[int | None, typer.Option("--retries", min=0, metavar="N", help="Re-tries of a failed model request (openai: after 429/5xx/refused connections, default 2; llamacpp: after a crash or timeout, default 0).", show_default=False)] = None,
+    deadline: Annotated[float, typer.Option("--deadline", min=0, metavar="SECONDS", help="Wall-time budget per document (0 = none); a document that runs out fails with EVX-B007.")] = 300.0,
+    max_backend_failures: Annotated[int, typer.Option("--max-backend-failures", min=0, metavar="N", help="Fail fast: after N documents in a row failed because of the backend, stop asking it; the rest are marked not processed (EVX-B008) and the exit code is 3 (0 = never).")] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
 ) -> None:
     """Extract schema fields from documents; every value comes with evidence spans and a grounding status.
@@ -140,6 +150,11 @@ def extract_command(
       evidex extract scans/ -s schema.yaml -o out.jsonl --csv out.csv --html report.html
 
       evidex extract docs/ -s schema.yaml --backend openai --base-url http://127.0.0.1:8080/v1 --model local
+
+      evidex extract docs/ -s schema.yaml --backend openai --timeout 30 --retries 1 --deadline 120
+
+    Exit code 3 when the backend failed for the whole run: every document failed because of it, or the run
+    stopped asking it after --max-backend-failures documents in a row (the rest are marked not processed).
     """
     sch = load_schema(schema)
     files = expand_paths(paths, recursive=True)
@@ -147,15 +162,17 @@ def extract_command(
         raise ConfigError("no input files", hint="pass files or a directory")
     if scorer not in ("auto", "prior", "pmi", "choice"):
         raise ConfigError(f"unknown scorer {scorer!r}", hint="use auto, prior, pmi or choice")
-    options = ExtractOptions(mode=mode.value, keep_ungrounded=keep_ungrounded, scorer=scorer)  # type: ignore[arg-type]
+    options = ExtractOptions(mode=mode.value, keep_ungrounded=keep_ungrounded, scorer=scorer,  # type: ignore[arg-type]
+                             deadline_s=deadline or None)
     be = None if backend is BackendName.none else backend.value
     if be is None and mode not in (ModeName.auto, ModeName.rules):
         raise ConfigError(f"--mode {mode.value} needs a backend", hint="use --backend llamacpp or openai")
     if be is None:
-        options = ExtractOptions(mode="rules", keep_ungrounded=keep_ungrounded)
+        options = ExtractOptions(mode="rules", keep_ungrounded=keep_ungrounded, deadline_s=deadline or None)
     with err_console.status("loading model…" if be == "llamacpp" else "starting…"):
-        pipe = Pipeline.create(sch, be, _backend_options(backend, model, base_url, api_key_env, threads, ctx), options,
-                               limits=Limits(), isolate=isolate)
+        pipe = Pipeline.create(sch, be, _backend_options(backend, model, base_url, api_key_env, threads, ctx,
+                                                         timeout=timeout, retries=retries),
+                               options, limits=Limits(), isolate=isolate, max_backend_failures=max_backend_failures)
     stats = RunStats()
     records: list[tuple[Document | None, Result]] = []
     out_f = output.open("w", encoding="utf-8") if output else None
@@ -171,10 +188,14 @@ def extract_command(
                 if out_f is not None:
                     out_f.write(json.dumps(record_to_dict(doc, res), ensure_ascii=False, default=str) + "\n")
                     out_f.flush()
-                if res.error is not None:
-                    err_console.print(f"[red]✗[/] {escape(path)}: [{res.error.get('code')}] {escape(str(res.error.get('message')))}")
-                if not quiet:
-                    print_result(path, doc, res)
+                if not is_not_processed(res):  # not-processed documents are summed up once, below
+                    if res.error is not None:
+                        err_console.print(f"[red]✗[/] {escape(path)}: [{res.error.get('code')}] "
+                                          f"{escape(str(res.error.get('message')))}")
+                        if res.error.get("code") == InternalError.code:
+                            err_console.print(f"  [dim]{escape(_last_line(res.diagnostics.get('traceback')))}[/]")
+                    if not quiet:
+                        print_result(path, doc, res)
                 prog.update(task, advance=1, description=escape(os.path.basename(path)))
     finally:
         if out_f is not None:
@@ -194,18 +215,31 @@ def extract_command(
         write_html_report(records, html, title=f"evidex · {sch.name}")
     _summary(records, stats)
     sys.stdout.flush()
+    if pipe.gave_up:
+        err_console.print(f"[red]✗[/] [{BackendGaveUpError.code}] the backend failed for {max_backend_failures} documents "
+                          f"in a row; stopped asking it — {stats.not_processed} documents not processed "
+                          f"(marked \"processed\": false). {BackendGaveUpError.default_hint}")
+    err_console.print(f"documents: {stats.documents} · ok: {stats.ok} · failed: {stats.failed - stats.not_processed} · "
+                      f"not processed: {stats.not_processed}")
+    if stats.backend_down:
+        raise typer.Exit(BackendError.exit_code)
     if stats.failed:
         raise typer.Exit(1)
 
 
+def _last_line(tb: object) -> str:
+    lines = [x for x in str(tb or "").strip().splitlines() if x.strip()]
+    return lines[-1] if lines else ""
+
+
 def _summary(records: list[tuple[Document | None, Result]], stats: RunStats) -> None:
     t = Table(title="summary", title_justify="left")
-    for col in ("documents", "failed", "values", "grounded", "LLM calls", "tokens in", "tokens out", "seconds", "s/doc"):
+    for col in ("documents", "failed", "not processed", "values", "grounded", "LLM calls", "tokens in", "tokens out", "seconds", "s/doc"):
         t.add_column(col, justify="right")
     values = sum(len(r.extractions) for _, r in records)
     grounded = sum(1 for _, r in records for x in r.extractions if x.grounding is not Grounding.UNGROUNDED)
     u = stats.usage
-    t.add_row(str(stats.documents), str(stats.failed), str(values), str(grounded), str(u.calls), f"{u.tokens_in:,}",
+    t.add_row(str(stats.documents), str(stats.failed - stats.not_processed), str(stats.not_processed), str(values), str(grounded), str(u.calls), f"{u.tokens_in:,}",
               f"{u.tokens_out:,}", f"{u.seconds:.1f}", f"{u.seconds / max(1, stats.documents):.2f}")
     console.print(t)
 
