@@ -46,7 +46,7 @@ def hidden_reason(el: Any, tag: str) -> str | None:
         m = _HIDE_STYLE.search(style)
         if m is not None:
             return "style " + re.sub(r"\s+", "", m.group(0).strip("; ")).split("!")[0].rstrip(";")
-        if _ZERO_FONT.search(style) is not None and _OWN_FONT.search(style) is None:
+        if _ZERO_FONT.search(style) is not None and not sets_font_size(el):  # the last font-size wins
             return ZERO_FONT_REASON
     return None
 
