@@ -3,16 +3,55 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs
-STAMP   := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')
 
-.PHONY: setup system-deps demo test check lint typecheck layers pytest bench clean
+# llama-cpp-python is built from source (PyPI has no CPU wheels) with a *portable* llama.cpp: never
+# -march=native (a build must run on every machine of its kind, not only the one that built it) and never AMX
+# (CPUs that advertise AMX inside VMs that do not grant the tiles crash in ggml's AMX kernels). On x86-64 the
+# baseline is x86-64-v3 (AVX2, FMA, F16C, BMI2): every x86-64 server of the last decade runs it, and
+# docs/benchmarks.md shows AVX-512 buys nothing measurable for the embedded 270M model on 2 cores.
+LLAMA_VERSION := 0.3.36
+ARCH          := $(shell uname -m)
+LLAMA_CMAKE_x86_64  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+                       -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+                       -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
+LLAMA_CMAKE_aarch64 := -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
+LLAMA_CMAKE   ?= $(or $(LLAMA_CMAKE_$(ARCH)),-DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF)
+# the built wheel is cached per version, flags, architecture and Python, outside the checkout
+LLAMA_TAG     := $(shell printf '%s' '$(LLAMA_VERSION) $(ARCH) $(LLAMA_CMAKE)' | sha256sum | cut -c1-12)
+LLAMA_WHEELS  ?= $(HOME)/.cache/evidex/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(ARCH)-$(LLAMA_TAG)
+STAMP   := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')-$(LLAMA_TAG)
 
-$(STAMP): pyproject.toml
+.PHONY: setup system-deps demo test check lint typecheck layers pytest bench clean llama-wheel rebuild-llama
+
+$(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "Installing evidex[$(EXTRAS)] (first run builds llama-cpp-python from source: ~10-20 min on 2 cores; cached afterwards)"
+	@$(MAKE) --no-print-directory llama-wheel
+	$(BIN)/python -m pip install --progress-bar off --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
+	@echo "Installing evidex[$(EXTRAS)]"
 	$(BIN)/python -m pip install --progress-bar off -e '.[$(EXTRAS)]'
+	@printf '%s\n' 'llama-cpp-python $(LLAMA_VERSION) $(ARCH)' 'CMAKE_ARGS=$(LLAMA_CMAKE)' > $(VENV)/llama-build.txt
 	touch $@
+
+# Build the portable llama-cpp-python wheel once (~10-20 min on 2 cores); later setups reuse it.
+# pip's own wheel cache is bypassed: it keys wheels by source only, so it would hand back a build made with
+# other flags (e.g. a native one) — the reason this target exists.
+llama-wheel:
+	@if ls $(LLAMA_WHEELS)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+	  echo "Using the cached portable llama-cpp-python wheel in $(LLAMA_WHEELS)"; \
+	else \
+	  echo "Building llama-cpp-python $(LLAMA_VERSION) portably ($(ARCH); CMAKE_ARGS=$(LLAMA_CMAKE)); ~10-20 min on 2 cores"; \
+	  rm -rf $(LLAMA_WHEELS).tmp && mkdir -p $(LLAMA_WHEELS).tmp && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" FORCE_CMAKE=1 CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	    $(BIN)/python -m pip wheel --no-cache-dir --no-deps --no-binary llama-cpp-python \
+	    llama-cpp-python==$(LLAMA_VERSION) -w $(LLAMA_WHEELS).tmp && \
+	  rm -rf $(LLAMA_WHEELS) && mv $(LLAMA_WHEELS).tmp $(LLAMA_WHEELS); \
+	fi
+
+# Throw the cached wheel away and build and install it again (the hint of EVX-B005 points here).
+rebuild-llama:
+	rm -rf $(LLAMA_WHEELS) $(VENV)/.installed-*
+	$(MAKE) setup
 
 # Optional system packages: tesseract (best OCR here) and a TTF font the OCR tests draw with.
 # Skipped when apt is unavailable or not root: OCR then falls back to rapidocr and font-based tests skip.

@@ -150,13 +150,15 @@ def test_parse_many_isolate_delegates(files: list[Path]) -> None:
 
 
 def test_abandoned_iteration_stops_workers(files: list[Path]) -> None:
+    before = set(multiprocessing.active_children())  # e.g. the session's model worker
     it = parse_isolated(files * 3, limits=LIMITS, workers=2)
     next(it)
+    assert set(multiprocessing.active_children()) - before  # the parse workers are running
     it.close()
     deadline = time.monotonic() + 5
-    while multiprocessing.active_children() and time.monotonic() < deadline:
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) - before == set()
 
 
 def test_workers_must_be_positive(files: list[Path]) -> None:

@@ -31,6 +31,11 @@ class LlamaCppOptions(Options):
     n_batch: int = 512
     seed: int = 0
     max_output: int = 1024
+    # run the model in a watched worker process: a native crash fails one request, not the batch
+    isolate: bool = True
+    timeout_s: float = 120.0  # wall time of one request (isolated only: the worker is killed and replaced)
+    max_retries: int = 0  # re-run a request that crashed or timed out, on a fresh worker
+    selftest: bool = True  # before loading, prove in a child process that this build can decode (verdict cached)
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,8 +65,60 @@ _GEMMA_TEMPLATE = (
 
 
 class LlamaCppBackend:
+    """The registered ``llamacpp`` backend: self-test, then the model in a watched worker (or in process)."""
+
     name: ClassVar[str] = "llamacpp"
     Options: ClassVar[type[LlamaCppOptions]] = LlamaCppOptions
+
+    def __init__(self, options: LlamaCppOptions | None = None, *, _fault: tuple[str, str] | None = None) -> None:
+        self.o = options or LlamaCppOptions()
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError as e:
+            raise MissingDependencyError("llama-cpp-python is not installed", hint="pip install 'evidex[llm]'") from e
+        path = self.o.model_path or default_model_path()
+        if not os.path.isfile(path):
+            raise BackendUnavailableError(f"model file not found: {path}", hint="pass --model with a GGUF file path")
+        self.selftest: dict[str, Any] | None = None
+        if self.o.selftest:
+            from evidex.backends.selftest import ensure_model_decodes
+
+            self.selftest = ensure_model_decodes(path)
+        opts = self.o.model_copy(update={"model_path": path})
+        self._impl: Any
+        if self.o.isolate or _fault is not None:
+            from evidex.backends.worker import WorkerBackend
+
+            self._impl = WorkerBackend("evidex.backends.llamacpp:LlamaCppModel", opts, name=self.name,
+                                       timeout_s=self.o.timeout_s, max_retries=self.o.max_retries, fault=_fault)
+        else:
+            self._impl = LlamaCppModel(opts)
+        self.capabilities = self._impl.capabilities
+        self.model_name: str = getattr(self._impl, "model_name", "")
+        self.load_seconds: float = getattr(self._impl, "load_seconds", 0.0)
+
+    @property
+    def worker(self) -> Any:
+        """The :class:`~evidex.backends.worker.WorkerBackend` when isolated, else None."""
+        from evidex.backends.worker import WorkerBackend
+
+        return self._impl if isinstance(self._impl, WorkerBackend) else None
+
+    def generate(self, requests: Sequence[Request]) -> list[Response]:
+        out: list[Response] = self._impl.generate(requests)
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        return int(self._impl.count_tokens(text))
+
+    def close(self) -> None:
+        self._impl.close()
+
+
+class LlamaCppModel:
+    """The model in this process (what the worker runs). A native crash here takes the process down."""
+
+    name: ClassVar[str] = "llamacpp"
 
     def __init__(self, options: LlamaCppOptions | None = None) -> None:
         self.o = options or LlamaCppOptions()
@@ -280,3 +337,4 @@ class LlamaCppBackend:
 
 
 _: type[Backend] = LlamaCppBackend
+__: type[Backend] = LlamaCppModel

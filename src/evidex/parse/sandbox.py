@@ -21,7 +21,6 @@ kernel's OOM killer does), ``hang`` (busy loop), ``sleep``, ``oom`` (allocate un
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import time
@@ -32,6 +31,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from evidex._proc import FAULTS, describe_exit, inject_fault, worker_context
 from evidex.errors import (
     DocumentError,
     EvidexError,
@@ -48,7 +48,6 @@ from evidex.parse.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["FAULTS", "parse_bytes_isolated", "parse_isolated"]
 
-FAULTS = ("segfault", "abort", "exit", "kill", "hang", "sleep", "oom", "raise")
 MAX_TASKS_PER_WORKER = 200  # recycle workers now and then: native leaks and fragmentation stay bounded
 
 
@@ -76,32 +75,6 @@ def _set_memory_limit(max_memory: int) -> None:
         pass
 
 
-def _inject(fault: str) -> None:
-    if fault == "segfault":
-        import ctypes
-
-        ctypes.string_at(0)
-    elif fault == "abort":
-        os.abort()
-    elif fault == "exit":
-        os._exit(3)
-    elif fault == "kill":
-        os.kill(os.getpid(), signal.SIGKILL)
-    elif fault == "hang":
-        while True:  # not interruptible by anything but the watchdog
-            pass
-    elif fault == "sleep":
-        time.sleep(3600)
-    elif fault == "oom":
-        hog: list[bytearray] = []
-        while True:
-            hog.append(bytearray(64 * 1024 * 1024))
-    elif fault == "raise":
-        raise RuntimeError("injected failure")
-    else:
-        raise ValueError(f"unknown fault {fault!r}; expected one of {FAULTS}")
-
-
 def _run(task: _Task) -> Document | DocumentError:
     from evidex.errors import PluginLoadError
     from evidex.parse import parse_bytes, parse_file
@@ -109,7 +82,7 @@ def _run(task: _Task) -> Document | DocumentError:
     name = task.name
     try:
         if task.fault:
-            _inject(task.fault)
+            inject_fault(task.fault)
         if task.data is None:
             return parse_file(name, format=task.format, limits=task.limits)
         return parse_bytes(task.data, name, format=task.format, limits=task.limits)
@@ -152,25 +125,10 @@ def _worker_main(conn: Connection, max_memory: int) -> None:
 
 # ---------------------------------------------------------------------------------------------- parent side
 def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    if "forkserver" in methods:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["evidex.parse.sandbox"])
-        return ctx
-    return multiprocessing.get_context("spawn")
+    return worker_context(["evidex.parse.sandbox"])
 
 
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "no exit status"
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        extra = " (possibly the kernel's out-of-memory killer)" if -code == signal.SIGKILL else ""
-        return f"killed by {name}{extra}"
-    return f"exited with status {code}"
+_describe_exit = describe_exit
 
 
 class _Worker:
