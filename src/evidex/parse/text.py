@@ -117,9 +117,9 @@ class BlockWriter:
                 nxt = self.t.find(delim, pos, inner_e)
                 cell_end = inner_e if nxt < 0 else nxt
                 cs, ce = pos, cell_end
-                while cs < ce and self.t[cs] in " \t":
+                while cs < ce and self.t[cs].isspace():  # no-break and other Unicode spaces too
                     cs += 1
-                while ce > cs and self.t[ce - 1] in " \t":
+                while ce > cs and self.t[ce - 1].isspace():
                     ce -= 1
                 self.gap(cs)
                 self.b.leaf(NodeKind.CELL, self.t[cs:ce], prov=Prov(line=ln.number),
