@@ -53,6 +53,26 @@ def test_field_prf_multiset_normalisation_and_per_field() -> None:
     assert M.field_prf(docs).micro == M.PRF(2, 3, 1)
 
 
+def test_repeated_values_are_counted_per_occurrence() -> None:
+    """Mutation caught: multiset → set matching in ``_multiset_counts`` (``matched = len(set(g) & set(p))``,
+    totals still counted per value). Only a value repeated on *both* sides tells them apart: Kleister-NDA
+    labels list a party twice when the contract names it twice, and a model listing each mention does too."""
+    # gold A, A, B; predicted A, A, C → multiset intersection {A: 2} → TP 2, FP 1, FN 1 (a set gives TP 1)
+    s = M.field_prf([({"party": ["A", "A", "B"]}, {"party": ["A", "A", "C"]})])
+    assert s.micro == M.PRF(2, 1, 1)
+    assert s.micro.f1 == approx(2 / 3)
+    # one copy predicted of a value labelled twice: TP 1, FN 1
+    assert M.field_prf([({"party": ["A", "A"]}, {"party": ["a"]})]).micro == M.PRF(1, 0, 1)
+    # two copies predicted of a value labelled once: TP 1, FP 1
+    assert M.field_prf([({"party": ["A"]}, {"party": ["A", "A"]})]).micro == M.PRF(1, 1, 0)
+    k = M.kleister_scores([(["party=X_Inc.", "party=X_Inc.", "term=1_year"], ["party=X_INC.", "party=x_inc.", "term=2_years"])])
+    assert k.micro == M.PRF(2, 1, 1)  # upper-cased: both party tokens match, the term does not
+    assert k.per_key["party"] == M.PRF(2, 0, 0)
+    assert M.kleister_scores([(["party=X_Inc.", "party=X_Inc."], ["party=X_Inc."])]).micro == M.PRF(1, 0, 1)
+    L = M.LabeledSpan  # the same exact span predicted twice matches the one gold span once
+    assert M.span_prf([([L("a", 0, 3)], [L("a", 0, 3), L("a", 0, 3)])]).micro == M.PRF(1, 1, 0)
+
+
 def test_value_text_of_typed_values() -> None:
     from decimal import Decimal
 
@@ -188,6 +208,14 @@ def test_entity_and_overlap_prf() -> None:
         M.span_prf([], mode="fuzzy")
 
 
+def test_touching_spans_do_not_overlap() -> None:
+    """Half-open spans: [0, 5) and [5, 9) share no character (mutation caught: ``<=`` in the overlap test)."""
+    L = M.LabeledSpan
+    assert M.span_prf([([L("a", 0, 5)], [L("a", 5, 9)])], mode="overlap").micro == M.PRF(0, 1, 1)
+    assert M.span_prf([([L("a", 5, 9)], [L("a", 0, 5)])], mode="overlap").micro == M.PRF(0, 1, 1)
+    assert M.span_prf([([L("a", 0, 5)], [L("a", 4, 9)])], mode="overlap").micro == M.PRF(1, 0, 0)  # one shared
+
+
 def test_surface_form_f1_uses_corpus_sets() -> None:
     gold = [[("person", "Bob"), ("location", "Paris")], [("person", "Bob")]]
     pred = [[("person", "Bob")], [("person", "Alice"), ("person", "Bob")]]
@@ -291,7 +319,19 @@ def test_evaluate_field_report() -> None:
     assert r.worst_errors(10)[2].evidence == "(no prediction record)"
     d = json.loads(r.to_json())
     assert d["per_field"]["name"]["support"] == 3 and d["documents"]["missing"] == 1
-    assert r.to_rich() is not None
+    from rich.console import Console
+
+    console = Console(record=True, width=200, color_system=None)
+    console.print(r.to_rich())
+    shown = [" ".join(line.replace("│", " ").replace("┃", " ").split()) for line in console.export_text().splitlines()]
+    # name PRF(2, 0, 1): P 1, R 2/3, F1 0.8; city PRF(0, 2, 2); overall PRF(2, 2, 3): P .5, R .4, F1 4/9
+    assert "name 1.000 0.667 0.800 3 2" in shown, shown
+    assert "city 0.000 0.000 0.000 2 2" in shown, shown
+    assert "overall (micro) 0.500 0.400 0.444 5 4" in shown, shown
+    assert "f1 = 0.4444" in shown and "grounding rate = 0.800 (4/5)" in shown
+    assert "documents: 3 gold, 2 predicted, 1 missing, 0 failed, 1 unmatched predictions" in shown
+    assert any(line.startswith("usage: 3 calls, 150 tokens in, 30 out") for line in shown), shown
+    assert "worst 10 errors" in shown and any(line.startswith("b city spurious") for line in shown), shown
     # only_predicted drops document c; include_ungrounded adds the ungrounded 'Nice' (from extractions)
     assert evaluate(RECORDS, _gold(), only_predicted=True).overall == M.PRF(2, 2, 1)
     assert evaluate(RECORDS, _gold(), include_ungrounded=True).per_field["city"] == M.PRF(0, 3, 2)
