@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from evidex.model import document_from_dict
+from evidex.model import document_from_dict, document_to_dict
+from evidex.parse import parse_file
 
 EVIDEX = shutil.which("evidex") or str(Path(sys.executable).parent / "evidex")
 
@@ -40,13 +41,26 @@ def test_parse_examples_as_tree(examples_dir: Path) -> None:
 
 
 def test_parse_json_is_lossless(examples_dir: Path, tmp_path: Path) -> None:
-    r = run("parse", str(examples_dir / "travel-policy.md"), "--format", "json")
+    """The CLI's JSON (parsed in a worker process) is exactly the in-process parse: same text, nodes, layers,
+    provenance, anchors, pages, metadata and warnings — and it loads back into an equal Document."""
+    files = [examples_dir / "travel-policy.md", examples_dir / "invoice-acme.html"]
+    r = run("parse", *map(str, files), "--format", "json")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert len(lines) == 1
-    doc = document_from_dict(json.loads(lines[0]))
-    doc.check()
-    assert "Effective date: 1 April 2024" in doc.text
+    assert len(lines) == len(files)
+    for path, line in zip(files, lines, strict=True):
+        got = json.loads(line)
+        local = parse_file(path)
+        assert got == json.loads(json.dumps(document_to_dict(local), ensure_ascii=False)), path.name
+        doc = document_from_dict(got)
+        doc.check()
+        assert (doc.text, doc.nodes, doc.anchors, doc.pages) == (local.text, local.nodes, local.anchors, local.pages)
+        assert dict(doc.metadata) == dict(local.metadata) and doc.warnings == local.warnings
+        assert document_to_dict(doc) == document_to_dict(local)
+    md = document_from_dict(json.loads(lines[0]))
+    assert "Effective date: 1 April 2024" in md.text
+    html = document_from_dict(json.loads(lines[1]))
+    assert {n.layer.value for n in html.nodes} >= {"body", "furniture"}  # layers survive the trip
 
 
 def test_parse_markdown_output(examples_dir: Path) -> None:
@@ -71,8 +85,9 @@ def test_bad_files_give_coded_errors_and_exit_1_but_good_files_print(tmp_path: P
 
 def test_unknown_format_is_a_usage_error(examples_dir: Path) -> None:
     r = run("parse", str(examples_dir / "letter-termination.txt"), "--as", "wordperfect")
-    assert r.returncode in (1, 2)
+    assert r.returncode == 2, (r.returncode, r.stderr)  # README: 2 = usage/config error
     assert "EVX-C002" in r.stderr and "available:" in r.stderr
+    assert r.stdout == ""  # nothing was parsed
 
 
 @pytest.mark.parametrize("example", ["evidex parse examples/invoice-acme.html", "evidex parse examples/travel-policy.md --format markdown"])

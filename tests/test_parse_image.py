@@ -4,22 +4,21 @@ import io
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from conftest import DEJAVU_FONT, needs_ocr
 from evidex.errors import EmptyInputError, MalformedError, MissingDependencyError, PixelLimitError
 from evidex.model import Document, NodeKind, Origin, Span
 from evidex.parse import ocr, parse_bytes
 from evidex.parse.base import ParseContext
 from evidex.parse.image import ImageParser
 from evidex.parse.limits import Limits
-from evidex.parse.ocr import ocr_available, parse_tesseract_tsv
+from evidex.parse.ocr import parse_tesseract_tsv
 from oracle import check_document
 
-FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-needs_ocr = pytest.mark.skipif(not ocr_available() or not FONT.is_file(), reason="no OCR engine or DejaVu font")
+FONT = DEJAVU_FONT
 
 # (text, x, y) drawn at 40 px
 LINES = [("Invoice number 4711", 60, 60), ("Total amount due: 250.00 EUR", 60, 160)]

@@ -6,13 +6,13 @@ import pytest
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 import pdfgen
+from conftest import DEJAVU_FONT, needs_ocr
 from evidex.errors import DecompressionLimitError, EmptyInputError, EncryptedError, LimitError, MalformedError
 from evidex.model import Document, Layer, NodeKind, Origin, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
 from evidex.parse.layout import Line, Word, reading_order
 from evidex.parse.limits import Limits
-from evidex.parse.ocr import ocr_available
 from evidex.parse.pdf import PdfParser
 from evidex.parse.pdftables import Rule, find_tables
 from oracle import check_document
@@ -193,15 +193,16 @@ def test_speed_30_pages() -> None:
     assert [doc.node_text(n) for n in doc.iter_nodes(NodeKind.HEADING)][:2] == ["Chapter 1", "Chapter 2"]
 
 
-@pytest.mark.skipif(not ocr_available(), reason="no OCR engine (apt-get install tesseract-ocr)")
+@needs_ocr
 def test_page_without_text_layer_is_ocrd() -> None:
+    """Needs the font as well as an engine: without DejaVu it skips (on the must-run ``ocr`` list), not errors."""
     import io
 
     from PIL import Image, ImageDraw, ImageFont
 
     im = Image.new("RGB", (1000, 300), "white")
     d = ImageDraw.Draw(im)
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 40)
+    font = ImageFont.truetype(str(DEJAVU_FONT), 40)
     d.text((50, 100), "Scanned receipt 8842", font=font, fill="black")
     buf = io.BytesIO()
     im.save(buf, "PNG")
