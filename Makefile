@@ -73,6 +73,7 @@ demo: setup
 	  --schema examples/schemas/invoice.yaml -o out/invoices.jsonl --csv out/invoices.csv --html out/invoices.html
 	$(BIN)/evidex extract examples/letter-termination.txt \
 	  --schema examples/schemas/letter.yaml -o out/letter.jsonl --html out/letter.html
+	$(BIN)/python examples/check_demo.py out
 	@echo "Reports: out/invoices.html out/letter.html · records: out/*.jsonl"
 
 lint: setup

@@ -52,6 +52,24 @@ def default_model_path() -> str:
 
 
 _LOCK = threading.Lock()
+_LOG_CALLBACK: Any = None
+
+
+def _quiet_native_log(llama_cpp: Any) -> None:
+    """llama.cpp prints notices at level NONE (shown even when not verbose); keep only its errors."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+    import sys
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def _cb(level: int, text: bytes, user_data: Any) -> None:
+        if level == 4:  # GGML_LOG_LEVEL_ERROR (ggml.h: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4)
+            print(text.decode("utf-8", "replace"), end="", file=sys.stderr, flush=True)
+
+    _LOG_CALLBACK = _cb  # keep a reference: the C side holds only a pointer
+    llama_cpp.llama_log_set(_cb, ctypes.c_void_p(0))
 
 # Gemma's turn format (system text is folded into the first user turn: Gemma has no system role).
 _GEMMA_TEMPLATE = (
@@ -131,6 +149,7 @@ class LlamaCppModel:
         path = self.o.model_path or default_model_path()
         if not os.path.isfile(path):
             raise BackendUnavailableError(f"model file not found: {path}", hint="pass --model with a GGUF file path")
+        _quiet_native_log(llama_cpp)
         t0 = time.monotonic()
         try:
             self.llm = llama_cpp.Llama(
