@@ -403,6 +403,29 @@ def _bounded(doc: Document) -> None:
     assert len(doc.text) <= HOSTILE_LIMITS.max_text_chars
 
 
+def _truncated_pdf(doc: Document) -> None:
+    assert doc.text.strip() == "Hello hostile world", doc.text
+    assert any(w.startswith("TRUNCATED") for w in doc.warnings), doc.warnings
+
+
+def _loops(doc: Document) -> None:
+    """The one real page is read; the page the cycle points at is reported missing, not looped over."""
+    assert doc.text.strip() == "loop", doc.text
+    assert any(w.startswith("PAGE_UNREADABLE") for w in doc.warnings), doc.warnings
+
+
+def _deep_html(doc: Document) -> None:
+    assert doc.text == "deep text", doc.text[:200]
+    assert any(w.startswith("NESTING") for w in doc.warnings), doc.warnings
+
+
+def _deep_markdown(doc: Document) -> None:
+    """5,000 nested quotes and list markers: the words survive, whatever nesting is kept as text."""
+    words = doc.text.split()
+    assert "quoted" in words and "item" in words, doc.text[-200:]
+    assert len(doc.text) < 30_000  # the markers at most, never blown up
+
+
 # ------------------------------------------------------------------------------------------ the corpus
 def _cases() -> list[Case]:
     r = _rng(20261123)
@@ -425,14 +448,15 @@ def _cases() -> list[Case]:
         Case("fifo", "pipe.txt", _fifo, (NotAFileError,)),
         Case("too-large", "huge.txt", _write(b"a" * (33 * MiB)), (TooLargeError,)),
         # PDF
-        Case("pdf-truncated", "truncated.pdf", _write(simple_pdf()[:300]), (MalformedError, EmptyInputError),
-             ok=True, needs=("pdf",)),
+        Case("pdf-truncated", "truncated.pdf", _write(simple_pdf()[:300]), (MalformedError,), needs=("pdf",),
+             note="cut inside the page's content stream, before the xref: PDFium cannot load it"),
+        Case("pdf-missing-eof", "no-eof.pdf", _write(simple_pdf()[:-10]), ok=True, needs=("pdf",),
+             check=_truncated_pdf, note="only 'startxref … %%EOF' cut off: the text is all there"),
         Case("pdf-garbage-after-header", "garbage.pdf", _write(b"%PDF-1.7\n" + r.randbytes(32 * 1024)),
              (MalformedError, EmptyInputError), needs=("pdf",)),
         Case("pdf-stream-bomb", "bomb.pdf", _make_lazy(pdf_stream_bomb),
              (DecompressionLimitError, LimitError, TooLargeError), needs=("pdf",)),
-        Case("pdf-loops", "loops.pdf", _write(pdf_loops()), (MalformedError, EmptyInputError), ok=True,
-             needs=("pdf",), check=_bounded),
+        Case("pdf-loops", "loops.pdf", _write(pdf_loops()), ok=True, needs=("pdf",), check=_loops),
         Case("pdf-encrypted", "encrypted.pdf", _make_lazy(encrypted_pdf), (EncryptedError,), needs=("pdf",)),
         # OOXML
         Case("docx-billion-laughs", "laughs.docx",
@@ -442,13 +466,12 @@ def _cases() -> list[Case]:
              (XmlForbiddenError,), needs=("docx",)),
         Case("docx-zip-bomb", "zipbomb.docx", _make_lazy(docx_zip_bomb),
              (DecompressionLimitError, LimitError), needs=("docx",)),
-        Case("docx-overlapping-entries", "overlap.docx", _make_lazy(docx_overlap),
-             (DecompressionLimitError, MalformedError, EntryLimitError), ok=True, needs=("docx",),
-             check=_has("overlap")),
+        Case("docx-overlapping-entries", "overlap.docx", _make_lazy(docx_overlap), (DecompressionLimitError,),
+             needs=("docx",), note="1,000 records of one 10 MiB member declare 10 GB: refused before inflating"),
         Case("docx-zip-slip-names", "slip.docx",
              _write(docx(document_xml(para(b"slip")), [("../../evil.txt", b"x"), ("/etc/evil", b"y"),
                                                        ("word/../../../x.xml", b"z")])),
-             (UnsafePathError, MalformedError), ok=True, needs=("docx",), check=_has("slip")),
+             (UnsafePathError,), needs=("docx",)),
         Case("docx-100k-entries", "entries.docx", _make_lazy(docx_many_entries), (EntryLimitError,),
              needs=("docx",)),
         Case("docx-truncated", "cut.docx", _write(docx(document_xml(para(b"cut" * 2000)))[:700]),
@@ -466,19 +489,17 @@ def _cases() -> list[Case]:
         Case("invalid-utf8", "latin.txt", _write(b"valid start \xff\xfe\xed\xa0\x80 caf\xe9 end\n"), ok=True,
              needs=("text",), check=_utf8),
         Case("text-oddities-nul", "odd.txt", _write("a\0b \u202e c\u200dd\r\ne\rf".encode() + b"\xed\xa0\x80"),
-             (UnsupportedTypeError,), ok=True, needs=("text",), check=_oddities,
-             note="a NUL byte makes sniffing call the file binary; either outcome is safe"),
+             (UnsupportedTypeError,), needs=("text",), note="a NUL byte makes sniffing call the file binary"),
         Case("text-oddities", "odd2.txt", _write("a b \u202e c\u200dd\r\ne\rf ".encode() + b"\xed\xa0\x80 end"),
              ok=True, needs=("text",), check=_mostly_utf8),
         Case("single-line-8mib", "line.txt", _write(b"a" * (8 * MiB)), (LimitError, TooLargeError), needs=("text",)),
         Case("csv-10mb-field", "field.csv", _write(b"a,b\n1,\"" + b"x" * (10 * MiB) + b"\n2,3\n"),
              (LimitError, MalformedError, TooLargeError), needs=("csv",)),
-        Case("html-nested-10000", "deep.html", _write(deep_html), (NestingLimitError,), ok=True, needs=("html",),
-             check=_has("deep text")),
+        Case("html-nested-10000", "deep.html", _write(deep_html), ok=True, needs=("html",), check=_deep_html),
         Case("html-malformed", "bad.html", _write(bad_html), ok=True, needs=("html",),
              check=_has("para one", "cell", "last paragraph")),
         Case("markdown-nested-quotes", "deep.md", _write(b"> " * 5000 + b"quoted\n" + b"- " * 5000 + b"item\n"),
-             (NestingLimitError,), ok=True, needs=("markdown",), check=_has("quoted")),
+             ok=True, needs=("markdown",), check=_deep_markdown),
     ]
 
 

@@ -67,6 +67,14 @@ def test_corpus_is_large_enough() -> None:
     assert all(c.errors or c.ok for c in CASES)
 
 
+def test_every_case_expects_one_outcome_and_checks_content() -> None:
+    """A case accepting "a document or an error" passes whatever the parser does; each case names one outcome,
+    and a case that should parse says what must be in the document."""
+    for c in CASES:
+        assert bool(c.errors) != c.ok, f"{c.name}: expects both an error and a document"
+        assert not c.ok or c.check is not None, f"{c.name}: parses, but nothing checks the content"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_case(case: Case, corpus: dict[str, Path]) -> None:
     missing = missing_parsers(case.needs)
