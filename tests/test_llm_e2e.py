@@ -60,10 +60,10 @@ def test_embedded_model_json_schema_generation(embedded_backend) -> None:
     req = Request((Message("user", "Invoice INV-7. Reply with JSON giving the invoice number."),), json_schema=schema,
                   max_tokens=40)
     (resp,) = embedded_backend.generate([req])
-    if resp.finish_reason != "length":
-        obj = json.loads(resp.text)  # grammar-constrained: always parseable when complete
-        assert set(obj) == {"number"}
-    assert resp.tokens_out > 0
+    assert resp.finish_reason == "stop", (resp.finish_reason, resp.text)  # a cut-off answer would prove nothing
+    obj = json.loads(resp.text)  # grammar-constrained: parseable once complete
+    assert set(obj) == {"number"} and (obj["number"] is None or isinstance(obj["number"], str))
+    assert 0 < resp.tokens_out < 40
 
 
 def test_cli_main_job_runs_offline_and_writes_outputs(examples_dir: Path, tmp_path: Path) -> None:
@@ -101,27 +101,47 @@ def test_embedded_model_scores_continuations_sensibly(embedded_backend) -> None:
     assert pmi[0] > pmi[1]
 
 
-def test_embedded_model_labels_entities_relations_end_to_end(embedded_backend) -> None:
-    """The real model through the label, entity and relation paths: whatever it answers, the results are a
-    valid label with evidence, entities that are exact mentions, and relations between typed entities."""
+_BIO = (b"Maria Gonzalez is the chief financial officer of Northwind Traders Ltd. "
+        b"She approved the travel policy on 1 April 2024.\n")
+_BIO_SCHEMA = """
+entities: {PERSON: a named person, ORG: a company}
+relations: {works_for: {head: PERSON, tail: ORG}}
+labels: {doc_type: [policy, invoice, biography]}
+"""
+
+
+def _bio_result(backend):  # type: ignore[no-untyped-def]
     from evidex.extract import Extractor
     from evidex.model import Schema
     from evidex.parse import parse_bytes
 
-    doc = parse_bytes(
-        b"Maria Gonzalez is the chief financial officer of Northwind Traders Ltd. "
-        b"She approved the travel policy on 1 April 2024.\n", "bio.txt")
-    schema = Schema.from_yaml("""
-entities: {PERSON: a named person, ORG: a company}
-relations: {works_for: {head: PERSON, tail: ORG}}
-labels: {doc_type: [policy, invoice, biography]}
-""")
-    res = Extractor(embedded_backend, ExtractOptions(mode="generate", max_output_tokens=160)).extract(doc, schema)
+    doc = parse_bytes(_BIO, "bio.txt")
+    res = Extractor(backend, ExtractOptions(mode="generate", max_output_tokens=160)).extract(
+        doc, Schema.from_yaml(_BIO_SCHEMA))
     assert res.ok, res.error
+    return doc, res
+
+
+def test_embedded_model_labels_end_to_end(embedded_backend) -> None:
+    """The real model through the label path: exactly one label, one of the choices, with evidence."""
+    _doc, res = _bio_result(embedded_backend)
     assert res.usage.calls >= 2 and res.usage.tokens_in > 0
     (label,) = res.labels
     assert label.value in ("policy", "invoice", "biography") and 0.0 < label.confidence <= 1.0
+    assert label.evidence
+
+
+@pytest.mark.xfail(strict=True, reason="the embedded 270M model copies the prompt's placeholder "
+                   '({"text": "...", "type": "PERSON"}) instead of a mention, so no entity (and no relation) is '
+                   "found; strict: remove this mark once it finds them")
+def test_embedded_model_entities_and_relations_end_to_end(embedded_backend) -> None:
+    """The real model through the entity and relation paths. Both must find something — a loop over an empty
+    result used to pass here — and what they find must be exact mentions and correctly typed relations."""
+    doc, res = _bio_result(embedded_backend)
+    assert res.entities, "no entities found"
     for e in res.entities:
         assert e.type in ("PERSON", "ORG") and doc.text[e.span.start : e.span.end] == e.text
+    assert {e.type for e in res.entities} == {"PERSON", "ORG"}, res.entities
+    assert res.relations, "no relations found"
     for r in res.relations:
         assert res.entities[r.head].type == "PERSON" and res.entities[r.tail].type == "ORG"
