@@ -357,3 +357,47 @@ def test_special_characters_in_values() -> None:
     assert g("c++ v2.0", text) == (Grounding.NORMALIZED, "C++ (v2.0")
     assert g("$5 (five dollars)", text) == (Grounding.EXACT, "$5 (five dollars)")
     assert g("—", text)[0] is Grounding.UNGROUNDED
+
+
+# ------------------------------------------------------------------------------------------------ mutation kills
+# Each test below fails on a mutant of ground/align.py that every other test let through (bench/mutation.py).
+def test_number_is_never_the_tail_of_a_longer_number_near_the_hint() -> None:
+    """Mutant ``ground-number-inside-number``: with a hint, ``50`` may match the tail of ``12.50``."""
+    text = "Unit price 12.50 EUR. Quantity ordered: 50 units."
+    hint = Span(text.index("12.50"), text.index("12.50") + 5)
+    a = ground("50", text, field_type=FieldType.INTEGER, hint=hint)
+    assert a.span == Span(text.index(": 50") + 2, text.index(": 50") + 4)
+
+
+def test_a_mention_inside_the_hint_beats_one_that_only_overlaps_it() -> None:
+    """Mutant ``ground-hint-inside``: containment no longer ranks above partial overlap."""
+    text = "ab ab"
+    a = ground("ab", text, hint=Span(1, 5))  # [0, 2) overlaps the hint, [3, 5) lies inside it
+    assert a.span == Span(3, 5) and a.candidates == 2
+
+
+def test_fuzzy_span_is_widened_to_whole_words() -> None:
+    """Mutant ``ground-widen-words``: a fuzzy match that ends inside a word is not extended to the word."""
+    text = "Invoice from Acme Corporation Holdings, paid in full."
+    a = ground("Acme Corporaion Holding", text)  # a typo, and "Holdings" cut short
+    assert a.status is Grounding.FUZZY and a.span is not None
+    assert a.span.slice(text) == "Acme Corporation Holdings"
+
+
+def test_view_value_is_regrounded_only_near_where_the_view_put_it() -> None:
+    """Mutant ``ground-view-anywhere``: when the mapped source does not support the value, any occurrence
+    anywhere in the document would do. A value the view shows over "one hundred" is not evidenced by an
+    unrelated "100" hundreds of characters away."""
+    from evidex.model.textview import OffsetMap, Segment, TextView
+
+    source = "Total: one hundred" + " lorem ipsum" * 40 + " Reference 100."
+    view = TextView("Total: 100", OffsetMap((Segment(0, 10, 0, 18),), 10))  # a coarse rendering
+    a = ground_in_view("100", view, source, field_type=FieldType.INTEGER)
+    assert a.status is Grounding.UNGROUNDED and not a.spans
+
+
+def test_normalized_match_does_not_stop_inside_a_word() -> None:
+    """Mutant ``ground-text-boundary``: the case-insensitive match may end inside ``CORPORATION``."""
+    text = "ACME CORPORATION owns acme corp, a subsidiary."
+    status, got = g("Acme Corp", text)
+    assert (status, got) == (Grounding.NORMALIZED, "acme corp")

@@ -145,6 +145,15 @@ def test_parse_number_rejects(raw: str) -> None:
     assert parse_number(raw) is None
 
 
+def test_one_sign_per_number() -> None:
+    """Parentheses, a leading minus and a trailing minus each make a number negative; two of them are a
+    malformed value, not a double negative (mutant numbers-double-negative accepted ``(-5)`` as -5)."""
+    assert parse_number("(5)") == Decimal(-5) and parse_number("5-") == Decimal(-5) and parse_number("-5") == Decimal(-5)
+    for raw in ("(-5)", "-5-", "(5-)", "-(5)"):
+        assert parse_number(raw) is None, raw
+
+
+
 def test_separator_ambiguity_keeps_every_reading() -> None:
     assert number_readings("1,575") == [Decimal("1575"), Decimal("1.575")]
     assert number_readings("1.575") == [Decimal("1.575"), Decimal("1575")]
@@ -247,6 +256,10 @@ def test_enum_rejects(raw: str) -> None:
 def test_enum_ties_are_refused() -> None:
     choice, score = normalize_enum("cat", ["bat", "hat"])
     assert choice is None and score == pytest.approx(0.6667, abs=1e-3)
+    # a tie *above* the threshold (mutant normalize-enum-ties: the first choice won): one edit from both
+    choice, score = normalize_enum("Invoise", ["Invoice", "Invoize"])
+    assert choice is None and score == pytest.approx(6 / 7, abs=1e-3)
+    assert normalize_enum("Invoise", ["Invoice", "Receipt"])[0] == "Invoice"  # no tie: accepted
     assert enum_key("Crédit-Note ") == "creditnote"
 
 
