@@ -14,6 +14,7 @@ from evidex.errors import (
     FileMissingError,
     MalformedError,
     MemoryLimitError,
+    NestingLimitError,
     NotAFileError,
     ParseTimeoutError,
     WorkerCrashedError,
@@ -164,3 +165,33 @@ def test_abandoned_iteration_stops_workers(files: list[Path]) -> None:
 def test_workers_must_be_positive(files: list[Path]) -> None:
     with pytest.raises(ValueError, match="workers"):
         list(parse_isolated(files, workers=0))
+
+
+def test_worker_that_hit_the_memory_limit_is_not_reused(files: list[Path]) -> None:
+    """A worker that ran out of memory is replaced before the next file (mutant sandbox-no-recycle-after-oom
+    kept it): when its result arrives, no worker this call started is still alive."""
+    before = set(multiprocessing.active_children())
+    it = parse_isolated([files[1], files[0]], limits=LIMITS, _fault={files[1].name: "oom"})
+    name, first = next(it)
+    assert name == str(files[1]) and isinstance(first, MemoryLimitError)
+    assert set(multiprocessing.active_children()) - before == set()
+    (name, second), = list(it)
+    assert name == str(files[0]) and isinstance(second, Document)
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"), [(RecursionError, NestingLimitError), (MemoryError, MemoryLimitError), (KeyError, MalformedError)]
+)
+def test_worker_maps_parser_exceptions_to_typed_errors(
+    monkeypatch: pytest.MonkeyPatch, exc: type[BaseException], expected: type[DocumentError]
+) -> None:
+    """What the worker sends back when a parser raises (run in process: no parser recurses deeply enough to
+    reach this in a real worker; mutant sandbox-recursion-error reported MALFORMED)."""
+    from evidex.parse import sandbox
+
+    def boom(*args: object, **kwargs: object) -> Document:
+        raise exc("boom")
+
+    monkeypatch.setattr("evidex.parse.parse_bytes", boom)
+    result = sandbox._run(sandbox._Task(0, "x.txt", b"data", None, LIMITS, None))
+    assert type(result) is expected and result.path == "x.txt"
