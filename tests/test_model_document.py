@@ -85,6 +85,7 @@ def texty(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None)
 @given(texty(), st.sampled_from(["a.txt", "a.md"]))
 @example("0|\xa0\n|", "a.txt")  # a table cell holding only a no-break space was kept untrimmed
+@example("0\n\n\xa0AA", "a.txt")  # a line starting with a no-break space made an untrimmed heading
 def test_text_and_markdown_parse_keep_offsets(text: str, name: str) -> None:
     data = text.encode("utf-8")
     if not text.strip():

@@ -39,9 +39,9 @@ def _lines(text: str, first_line: int = 1) -> Iterator[Line]:
         nl = text.find("\n", pos)
         end = length if nl < 0 else nl
         s, e = pos, end
-        while s < e and text[s] in " \t\f\v":
-            s += 1
-        while e > s and text[e - 1] in " \t\f\v":
+        while s < e and text[s].isspace():  # no-break and other Unicode spaces too: a heading or key
+            s += 1  # must not start with one
+        while e > s and text[e - 1].isspace():
             e -= 1
         yield Line(s, e, pos, n)
         if nl < 0:
