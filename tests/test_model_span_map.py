@@ -160,3 +160,48 @@ def test_identity_and_docstring_example() -> None:
     ident = OffsetMap.identity(9)
     assert ident.to_source(Span(3, 6)) == Span(3, 6)
     assert TextView.from_dict(v.to_dict()) == v
+
+
+# ---------------------------------------------------------------------------- boundary cases, deterministically
+# The property tests above find these only when hypothesis happens to draw them; each test below fails on a
+# mutant of model/span.py or model/textview.py every time (bench/mutation.py).
+def test_empty_span_overlaps_nothing() -> None:
+    """Mutant span-overlaps-empty: an empty span inside another was said to overlap it."""
+    assert not Span(3, 3).overlaps(Span(0, 5)) and not Span(0, 5).overlaps(Span(3, 3))
+    assert Span(0, 5).intersection(Span(3, 3)) is None
+    assert Span(2, 4).overlaps(Span(3, 9))
+
+
+def test_coarse_segment_boundaries() -> None:
+    """An end at the start of a coarse segment covers none of it (mutant map-coarse-end); a start at the end
+    of the last coarse segment maps past it (mutant map-coarse-start)."""
+    first = OffsetMap((Segment(0, 3, 0, 10), Segment(3, 6, 10, 13)), 6)  # a coarse segment first
+    assert first.source_pos(0, for_end=True) == 0
+    assert first.source_pos(1, for_end=True) == 10 and first.source_pos(3, for_end=True) == 10
+    last = OffsetMap((Segment(0, 3, 0, 3), Segment(3, 6, 3, 10)), 6)  # a coarse segment last
+    assert last.source_pos(6) == 10 and last.source_pos(5) == 3
+    assert last.to_source(Span(6, 6)) == Span(10, 10)
+
+
+def test_end_position_on_a_segment_boundary_belongs_to_the_left_segment() -> None:
+    """Mutant map-end-segment: an exclusive end was looked up like a start (in the segment to its right)."""
+    m = OffsetMap((Segment(0, 3, 0, 3), Segment(3, 6, 20, 23)), 6)  # two copies, not adjacent in the source
+    assert m.source_pos(3, for_end=True) == 3
+    assert m.source_pos(3) == 20
+    assert m.to_source(Span(0, 3)) == Span(0, 3) and m.to_source(Span(3, 6)) == Span(20, 23)
+
+
+def test_empty_source_span_is_found_in_the_view() -> None:
+    """Mutant map-from-source-touching: an empty (cursor) span never mapped back into the view."""
+    assert OffsetMap.identity(5).from_source(Span(2, 2)) == Span(2, 2)
+    m = OffsetMap((Segment(0, 2, 0, 0), Segment(2, 7, 0, 5)), 7)  # a 2-char insertion, then a copy
+    assert m.from_source(Span(3, 3)) == Span(5, 5)
+
+
+def test_composition_keeps_an_equal_length_coarse_segment_coarse() -> None:
+    """Mutant map-compose-coarse: composing through an explicitly coarse segment of equal length produced a
+    copy segment, so a span inside it shrank instead of widening to the whole segment."""
+    outer = OffsetMap((Segment(0, 4, 0, 4, coarse=True),), 4)
+    composed = outer.compose(OffsetMap.identity(4))
+    assert composed.to_source(Span(1, 2)) == Span(0, 4)
+    assert outer.to_source(Span(1, 2)) == Span(0, 4)
