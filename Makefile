@@ -98,3 +98,11 @@ test: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info
+
+
+# Targeted mutation check (minutes; not part of `make test` or CI): plants one bug at a time in a private copy
+# of src/, runs only the tests that should notice, writes docs/mutation.md. Needs the venv (make setup).
+.PHONY: mutation
+mutation:
+	@test -x $(BIN)/python || { echo "no $(BIN)/python: run make setup first"; exit 2; }
+	$(BIN)/python bench/mutation.py --write docs/mutation.md
