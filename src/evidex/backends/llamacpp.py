@@ -82,6 +82,18 @@ _GEMMA_TEMPLATE = (
 )
 
 
+def _import_and_locate(o: LlamaCppOptions) -> tuple[Any, str]:
+    """The ``llama_cpp`` module and the GGUF path to load, or a coded error naming what is missing."""
+    try:
+        import llama_cpp
+    except ImportError as e:
+        raise MissingDependencyError("llama-cpp-python is not installed", hint="pip install 'evidex[llm]'") from e
+    path = o.model_path or default_model_path()
+    if not os.path.isfile(path):
+        raise BackendUnavailableError(f"model file not found: {path}", hint="pass --model with a GGUF file path")
+    return llama_cpp, path
+
+
 class LlamaCppBackend:
     """The registered ``llamacpp`` backend: self-test, then the model in a watched worker (or in process)."""
 
@@ -90,13 +102,7 @@ class LlamaCppBackend:
 
     def __init__(self, options: LlamaCppOptions | None = None, *, _fault: tuple[str, str] | None = None) -> None:
         self.o = options or LlamaCppOptions()
-        try:
-            import llama_cpp  # noqa: F401
-        except ImportError as e:
-            raise MissingDependencyError("llama-cpp-python is not installed", hint="pip install 'evidex[llm]'") from e
-        path = self.o.model_path or default_model_path()
-        if not os.path.isfile(path):
-            raise BackendUnavailableError(f"model file not found: {path}", hint="pass --model with a GGUF file path")
+        _llama_cpp, path = _import_and_locate(self.o)
         self.selftest: dict[str, Any] | None = None
         if self.o.selftest:
             from evidex.backends.selftest import ensure_model_decodes
@@ -142,13 +148,7 @@ class LlamaCppModel:
         self.o = options or LlamaCppOptions()
         # ggml's OpenMP threads spin while waiting; on a busy 2-core machine that collapses throughput ~10x
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        try:
-            import llama_cpp
-        except ImportError as e:
-            raise MissingDependencyError("llama-cpp-python is not installed", hint="pip install 'evidex[llm]'") from e
-        path = self.o.model_path or default_model_path()
-        if not os.path.isfile(path):
-            raise BackendUnavailableError(f"model file not found: {path}", hint="pass --model with a GGUF file path")
+        llama_cpp, path = _import_and_locate(self.o)
         _quiet_native_log(llama_cpp)
         t0 = time.monotonic()
         try:
