@@ -22,7 +22,7 @@ from evidex.model import Extraction, FieldType, Grounding, Result
 from evidex.output.jsonl import record_to_dict
 from evidex.parse import parse_file
 from evidex.select import select_context
-from evidex.structure import markdown_view
+from evidex.select.views import markdown_view
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 def needs_ocr(fn):  # type: ignore[no-untyped-def]
     """An OCR test: on the must-run ``ocr`` marker, and skipped — with a reason naming what is missing, never
     erroring — when there is no OCR engine or no DejaVu font to draw the test image with."""
-    from evidex.parse.ocr import ocr_available
+    from evidex.parse.image.ocr import ocr_available
 
     fn = pytest.mark.skipif(not DEJAVU_FONT.is_file(),
                             reason=f"DejaVu font missing at {DEJAVU_FONT} (make system-deps: fonts-dejavu-core)")(fn)

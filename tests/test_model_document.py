@@ -25,7 +25,7 @@ from evidex.model import (
     document_to_dict,
 )
 from evidex.parse import parse_bytes
-from evidex.parse.builder import DocumentBuilder
+from evidex.structure.builder import DocumentBuilder
 from oracle import check_document
 
 

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidex.ground.dates import date_readings, find_dates, is_iso_date, normalize_date
 from evidex.ground.fuzzy import distance, search
 from evidex.ground.normalize import (
     NormalizeError,
@@ -21,8 +20,9 @@ from evidex.ground.normalize import (
     normalize_integer,
     normalize_value,
 )
-from evidex.ground.numbers import money_readings, normalize_money, number_readings, parse_number
 from evidex.model import Field, FieldType
+from evidex.scan.dates import date_readings, find_dates, is_iso_date, normalize_date
+from evidex.scan.numbers import money_readings, normalize_money, number_readings, parse_number
 
 # ------------------------------------------------------------------------------------------------ dates
 MARCH_15 = [

@@ -50,7 +50,7 @@ from evidex.output import (
 from evidex.output.common import json_safe
 from evidex.output.html_report import display_text
 from evidex.parse import parse_bytes
-from evidex.parse.builder import DocumentBuilder
+from evidex.structure.builder import DocumentBuilder
 from oracle import check_document, check_result
 
 INVOICE_MD = b"""# Invoice INV-001

@@ -13,8 +13,8 @@ from evidex.errors import EmptyInputError, LimitError, MalformedError
 from evidex.model import Document, NodeKind, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.csv import CsvParser
-from evidex.parse.limits import Limits
+from evidex.parse.text.csv import CsvParser
+from evidex.structure.limits import Limits
 from oracle import check_document
 
 
@@ -104,7 +104,7 @@ def test_roundtrip_property(rows: list[list[str]], delim: str) -> None:
 
 
 def test_compact_view_of_csv() -> None:
-    from evidex.structure.sheetview import compact_sheet_view
+    from evidex.select.views.sheet import compact_sheet_view
 
     body = "".join(f"2024-01-{i % 28 + 1:02d},item {i},{i}.50,\n" for i in range(1000))
     d = _parse(("date,item,price,note\n" + body + "TOTAL,,,done\n").encode(), "big.csv")

@@ -25,8 +25,8 @@ from evidex.errors import (
 from evidex.model import Document, Layer, NodeKind, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.docx import DocxParser
-from evidex.parse.limits import Limits, MiB
+from evidex.parse.office.docx import DocxParser
+from evidex.structure.limits import Limits, MiB
 from oracle import check_document
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

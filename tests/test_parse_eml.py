@@ -14,7 +14,7 @@ import evidex.parse
 from evidex.errors import EmptyInputError, NestingLimitError, PluginLoadError
 from evidex.model import Document, NodeKind
 from evidex.parse import Limits, parse_bytes, parse_file
-from evidex.parse.eml import EmlParser, html_to_text, sanitize_filename
+from evidex.parse.mail.eml import EmlParser, html_to_text, sanitize_filename
 from oracle import check_document
 
 

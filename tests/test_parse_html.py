@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from evidex.errors import EmptyInputError
 from evidex.model import Document, Layer, Node, NodeKind, Span
 from evidex.parse.base import ParseContext
-from evidex.parse.html import HtmlParser
-from evidex.parse.limits import DEFAULT_LIMITS
+from evidex.parse.html.parser import HtmlParser
+from evidex.structure.limits import DEFAULT_LIMITS
 from oracle import check_document
 
 INVOICE = """<!DOCTYPE html>
@@ -326,7 +326,7 @@ def test_template_and_hidden_table() -> None:
 )
 def test_invisible_styles_are_on_the_hidden_layer(style: str, named: str) -> None:
     """Mutations caught: dropping ``visibility:(hidden|collapse)`` or ``opacity:0`` from ``_HIDE_STYLE`` in
-    ``parse/html_layers.py`` (both left every test green before). Block and inline cases, with the reason named
+    ``parse/html/layers.py`` (both left every test green before). Block and inline cases, with the reason named
     in the HIDDEN_TEXT warning."""
     doc = parse(f'<p>Shown text</p><div style="{style}">Injected block words</div>'
                 f'<p>Visible <span style="{style}">inline secret</span>end.</p>')
@@ -351,7 +351,7 @@ def test_visible_styles_stay_in_the_body(style: str) -> None:
 
 
 def test_closed_dialog_is_hidden_and_an_open_one_is_not() -> None:
-    """Mutation caught: removing the ``closed dialog`` rule of ``hidden_reason`` (``parse/html_layers.py``)."""
+    """Mutation caught: removing the ``closed dialog`` rule of ``hidden_reason`` (``parse/html/layers.py``)."""
     doc = parse("<p>Page text</p><dialog><p>Closed dialog words</p></dialog>"
                 "<dialog open><p>Open dialog words</p></dialog>")
     assert find(doc, NodeKind.PARAGRAPH, "Closed dialog words").layer is Layer.HIDDEN

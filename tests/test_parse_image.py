@@ -11,11 +11,12 @@ from PIL import Image, ImageDraw, ImageFont
 from conftest import DEJAVU_FONT, needs_ocr
 from evidex.errors import EmptyInputError, MalformedError, MissingDependencyError, PixelLimitError
 from evidex.model import Document, NodeKind, Origin, Span
-from evidex.parse import ocr, parse_bytes
+from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.image import ImageParser
-from evidex.parse.limits import Limits
-from evidex.parse.ocr import parse_tesseract_tsv
+from evidex.parse.image import ocr
+from evidex.parse.image.ocr import parse_tesseract_tsv
+from evidex.parse.image.parser import ImageParser
+from evidex.structure.limits import Limits
 from oracle import check_document
 
 FONT = DEJAVU_FONT
@@ -107,7 +108,7 @@ def test_pixel_limit_applies_before_decoding_and_before_ocr(monkeypatch: pytest.
     def no_engine(prefer: str | None = None) -> ocr.OcrEngine:
         raise AssertionError("OCR must not start for an over-limit image")
 
-    monkeypatch.setattr("evidex.parse.image.get_engine", no_engine)
+    monkeypatch.setattr("evidex.parse.image.parser.get_engine", no_engine)
     with pytest.raises(PixelLimitError):
         parse(to_bytes(Image.new("L", (200, 200), 255)), max_pixels=10_000)
 

@@ -11,10 +11,10 @@ from evidex.errors import DecompressionLimitError, EmptyInputError, EncryptedErr
 from evidex.model import Document, Layer, NodeKind, Origin, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.layout import Line, Word, reading_order
-from evidex.parse.limits import Limits
-from evidex.parse.pdf import PdfParser
-from evidex.parse.pdftables import Rule, find_tables
+from evidex.parse.pdf.parser import PdfParser
+from evidex.parse.pdf.tables import Rule, find_tables
+from evidex.structure.layout import Line, Word, reading_order
+from evidex.structure.limits import Limits
 from oracle import check_document
 
 
@@ -286,7 +286,7 @@ _SMALL = Limits().with_(max_decompressed=2 * 2**20)  # a 4 MiB bomb trips the bu
 
 
 def _guard(data: bytes) -> None:
-    from evidex.parse.pdf_guard import check_content_streams
+    from evidex.parse.pdf.guard import check_content_streams
 
     t0 = time.perf_counter()
     try:
@@ -343,7 +343,7 @@ def test_guard_measures_real_filtered_pages_exactly_and_pdfium_reads_them(kind: 
     import base64
     import zlib
 
-    from evidex.parse.pdf_guard import _decoded_size, _Scanner
+    from evidex.parse.pdf.guard import _decoded_size, _Scanner
 
     content = b"".join(b"BT /F1 10 Tf 72 %d Td (line %d of the filtered page) Tj ET\n" % (740 - 12 * i, i) for i in range(40))
     length: bytes | None = None
@@ -377,7 +377,7 @@ def test_guard_refuses_overlapping_unterminated_dictionaries_in_bounded_time() -
 
 
 def test_roman_page_numbers_only_when_the_whole_line_is_a_numeral() -> None:
-    from evidex.parse.pdf import _PAGE_NUM
+    from evidex.parse.pdf.parser import _PAGE_NUM
 
     for furniture in ("iv", "Page xii", "- 3 -", "Page 3 of 10", "(ix)"):
         assert _PAGE_NUM.match(furniture), furniture
@@ -386,8 +386,8 @@ def test_roman_page_numbers_only_when_the_whole_line_is_a_numeral() -> None:
 
 
 def test_table_whose_first_row_has_no_cells_has_no_leading_newline() -> None:
-    from evidex.parse.pdf import _emit_table
-    from evidex.parse.pdftables import Cell, Table
+    from evidex.parse.pdf.parser import _emit_table
+    from evidex.parse.pdf.tables import Cell, Table
 
     def cell(row: int, col: int, text: str) -> Cell:
         x0, y0 = 50.0 * col, 20.0 * row

@@ -13,8 +13,8 @@ from evidex.errors import LimitError, MalformedError, XmlForbiddenError
 from evidex.model import Document, Layer, Node, NodeKind, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.limits import Limits
-from evidex.parse.xlsx import XlsxParser, format_date, format_number
+from evidex.parse.office.xlsx import XlsxParser, format_date, format_number
+from evidex.structure.limits import Limits
 from oracle import check_document
 
 
@@ -226,7 +226,7 @@ def _big_sheet(n: int = 2000) -> bytes:
 
 
 def test_compact_sheet_view_compresses_and_maps_back() -> None:
-    from evidex.structure.sheetview import compact_sheet_view
+    from evidex.select.views.sheet import compact_sheet_view
 
     d = XlsxParser().parse(_big_sheet(), ParseContext(name="ledger.xlsx"))
     check_document(d)
@@ -258,7 +258,7 @@ def test_compact_sheet_view_compresses_and_maps_back() -> None:
 
 
 def test_compact_sheet_view_budget_and_small_docs() -> None:
-    from evidex.structure.sheetview import compact_sheet_view
+    from evidex.select.views.sheet import compact_sheet_view
 
     d = XlsxParser().parse(_big_sheet(300), ParseContext(name="ledger.xlsx"))
     view, stats = compact_sheet_view(d, max_chars=150)

@@ -17,8 +17,8 @@ from evidex.cli.common import console, err_console, expand_paths, print_error
 from evidex.errors import DocumentError
 from evidex.model import Document, Layer, document_to_dict
 from evidex.parse import Limits, parse_many
-from evidex.structure import markdown_view
-from evidex.structure.render import ALL_LAYERS, BODY_ONLY
+from evidex.select.views import markdown_view
+from evidex.select.views.render import ALL_LAYERS, BODY_ONLY
 
 
 class OutFormat(StrEnum):
@@ -121,7 +121,7 @@ def parse_command(
                 console.rule(escape(path))
             sys.stdout.write(markdown_view(doc, layers).text + "\n")
         elif format is OutFormat.compact:
-            from evidex.structure.sheetview import compact_sheet_view
+            from evidex.select.views.sheet import compact_sheet_view
 
             view, stats = compact_sheet_view(doc)
             sys.stdout.write(view.text + "\n")
@@ -130,7 +130,7 @@ def parse_command(
                 f"compression {stats['compression']:.1f}× ({stats['rows_collapsed']:,} of {stats['rows']:,} rows collapsed)[/]"
             )
         elif format is OutFormat.text:
-            from evidex.structure import plain_view
+            from evidex.select.views import plain_view
 
             sys.stdout.write(plain_view(doc, layers).text + "\n")
         else:

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, trim_org
-from evidex.ground.dates import find_dates
-from evidex.ground.durations import find_durations
 from evidex.model import Document, Layer, Node, NodeKind, Span
+from evidex.scan.dates import find_dates
+from evidex.scan.durations import find_durations
 
 # money / number tokens: currency symbol or code (optional), digits with separators, optional code after
 _AMOUNT = re.compile(

@@ -55,7 +55,7 @@ from evidex.model import (
 )
 from evidex.select import chunk_view, select_context
 from evidex.select.chunk import rank_chunks
-from evidex.structure import markdown_view
+from evidex.select.views import markdown_view
 
 Mode = Literal["auto", "choice", "generate", "rules"]
 _RANK = {Grounding.EXACT: 4, Grounding.NORMALIZED: 3, Grounding.FUZZY: 2, Grounding.INFERRED: 1, Grounding.UNGROUNDED: 0}

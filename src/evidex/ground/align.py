@@ -26,14 +26,14 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from evidex.ground.dates import date_readings, is_iso_date, scan_dates
 from evidex.ground.fuzzy import distance, search_all
 from evidex.ground.normalize import to_decimal
-from evidex.ground.numbers import Money, money_readings, scan_amounts
 from evidex.model.extraction import Grounding
 from evidex.model.schema import FieldType
 from evidex.model.span import Span
 from evidex.model.textview import TextView
+from evidex.scan.dates import date_readings, is_iso_date, scan_dates
+from evidex.scan.numbers import Money, money_readings, scan_amounts
 
 _NUMERIC = (FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY)
 _MAX_OCCURRENCES = 5000

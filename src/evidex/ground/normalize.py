@@ -14,10 +14,10 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from evidex.ground.dates import date_readings, is_iso_date, normalize_date
 from evidex.ground.fuzzy import similarity
-from evidex.ground.numbers import Money, money_readings, normalize_money, parse_number
 from evidex.model.schema import Field, FieldType
+from evidex.scan.dates import date_readings, is_iso_date, normalize_date
+from evidex.scan.numbers import Money, money_readings, normalize_money, parse_number
 
 
 class NormalizeError(ValueError):
@@ -184,7 +184,7 @@ def normalize_value(field: Field, raw: object, *, dayfirst: bool | None = None, 
     elif ftype is FieldType.MONEY:
         value, notes = _money(raw, text)
     elif ftype is FieldType.DURATION:
-        from evidex.ground.durations import normalize_duration
+        from evidex.scan.durations import normalize_duration
 
         value = normalize_duration(text)
         notes = [] if value is not None else [f"unparsed duration: {text.strip()!r}"]

@@ -6,11 +6,11 @@ from typing import Any
 
 from evidex.ground.align import UNGROUNDED, Alignment, ground, ground_in_view
 from evidex.ground.normalize import normalize_value
-from evidex.ground.numbers import normalize_money
 from evidex.model.extraction import Extraction, Grounding
 from evidex.model.schema import Field, FieldType
 from evidex.model.span import Span
 from evidex.model.textview import TextView
+from evidex.scan.numbers import normalize_money
 
 # How much each grounding level leaves of the engine's own confidence.
 GROUNDING_FACTOR: dict[Grounding, float] = {

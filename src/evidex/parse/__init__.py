@@ -28,8 +28,8 @@ from evidex.errors import (
 )
 from evidex.model import Document
 from evidex.parse.base import ParseContext, Parser
-from evidex.parse.limits import DEFAULT_LIMITS, Limits
 from evidex.parse.sniff import sniff
+from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["Limits", "ParseContext", "Parser", "get_parser", "parse_bytes", "parse_file", "parse_many", "read_input"]
 

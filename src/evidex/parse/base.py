@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from evidex.model import Document, Source, content_id
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.limits import DEFAULT_LIMITS, Limits
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from evidex.errors import (
     WorkerCrashedError,
 )
 from evidex.model import Document
-from evidex.parse.limits import DEFAULT_LIMITS, Limits
+from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["FAULTS", "parse_bytes_isolated", "parse_isolated"]
 

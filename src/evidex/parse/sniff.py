@@ -8,8 +8,8 @@ import struct
 import zipfile
 
 from evidex.errors import EmptyInputError, TypeMismatchError, UnsupportedTypeError
-from evidex.parse.limits import DEFAULT_LIMITS
-from evidex.parse.ooxml import _eocd_entry_count
+from evidex.parse.office.package import _eocd_entry_count
+from evidex.structure.limits import DEFAULT_LIMITS
 
 EXTENSIONS: dict[str, str] = {
     ".txt": "text", ".text": "text", ".log": "text",

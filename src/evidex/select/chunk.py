@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from evidex.model import Document, OffsetMap, Segment, Span, TextView, ViewBuilder
-from evidex.structure import markdown_view
+from evidex.select.views import markdown_view
 
 Tokenizer = Callable[[str], int]
 

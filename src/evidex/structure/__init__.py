@@ -1,5 +1,2 @@
-"""Structure-level operations on Documents: renderings (views) and tree enrichment."""
-
-from evidex.structure.render import markdown_view, plain_view
-
-__all__ = ["markdown_view", "plain_view"]
+"""Building and enriching the structure tree, independent of the input format: the DocumentBuilder (canonical
+text + nodes + provenance), document limits, line/column layout from boxes, sections and key–value detection."""

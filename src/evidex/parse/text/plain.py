@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from evidex.errors import EmptyInputError
 from evidex.model import Document, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
 from evidex.parse.encoding import decode_text
-from evidex.parse.kv import match_kv
-from evidex.parse.sections import Sections
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.kv import match_kv
+from evidex.structure.sections import Sections
 
 _BULLET = re.compile(r"^(?P<indent>[ \t]*)(?P<marker>[-*•‣◦·+]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,4}[.)])[ \t]+(?=\S)")
 _UNDERLINE = re.compile(r"^(?:=+|-+)\s*$")

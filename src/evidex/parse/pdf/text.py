@@ -11,8 +11,8 @@ import ctypes
 import math
 from typing import Any
 
-from evidex.parse.layout import Word
-from evidex.parse.pdftables import Rule
+from evidex.parse.pdf.tables import Rule
+from evidex.structure.layout import Word
 
 
 class PageReader:

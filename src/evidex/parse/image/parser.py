@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 from evidex.errors import EmptyInputError, LimitError, MalformedError, PixelLimitError
 from evidex.model import BBox, Document, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.layout import Line, Word, group_blocks, reading_order, words_to_lines
-from evidex.parse.ocr import get_engine
+from evidex.parse.image.ocr import get_engine
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.layout import Line, Word, group_blocks, reading_order, words_to_lines
 
 __all__ = ["ImageParser"]
 

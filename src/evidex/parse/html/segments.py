@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evidex.model import Layer, Prov
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.html_tree import WS
+from evidex.parse.html.tree import WS
+from evidex.structure.builder import DocumentBuilder
 
 # run kinds
 TEXT, PRETEXT, BR, SPACE = 0, 1, 2, 3

@@ -9,8 +9,8 @@
 * Provenance is a structural address: ``body/p[12]/r[3]``, ``body/tbl[1]/tr[2]/tc[3]/p[1]/r[1]``,
   ``footnotes/footnote[2]/p[1]/r[2]`` (XPath-like, 1-based among same-named siblings).
 
-The package is pre-checked by :mod:`evidex.parse.ooxml`, then read with lxml directly
-(:mod:`evidex.parse.docx_pkg`; only the styles the paragraphs use are parsed, :mod:`evidex.parse.docx_styles`).
+The package is pre-checked by :mod:`evidex.parse.office.package`, then read with lxml directly
+(:mod:`evidex.parse.office.docx_pkg`; only the styles the paragraphs use are parsed, :mod:`evidex.parse.office.docx_styles`).
 Irregular packages fall back to python-docx, which keeps their old behaviour and errors.
 """
 
@@ -24,8 +24,7 @@ from typing import Any, ClassVar
 from evidex.errors import MalformedError, MissingDependencyError
 from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.docx_pkg import (
+from evidex.parse.office.docx_pkg import (
     Lookup,
     docx_lookup,
     docx_numbering_of,
@@ -33,10 +32,11 @@ from evidex.parse.docx_pkg import (
     fast_lookup,
     open_docx,
 )
-from evidex.parse.docx_styles import Style as _Style
-from evidex.parse.docx_styles import StyleTable, numbering_formats
-from evidex.parse.kv import match_kv
-from evidex.parse.ooxml import check_package, parse_xml
+from evidex.parse.office.docx_styles import Style as _Style
+from evidex.parse.office.docx_styles import StyleTable, numbering_formats
+from evidex.parse.office.package import check_package, parse_xml
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.kv import match_kv
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"

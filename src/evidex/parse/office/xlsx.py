@@ -10,7 +10,7 @@
 * Provenance: ``Prov(sheet_cell="Sheet1!C7")`` on every CELL node and as its anchor.
 * Hidden sheets, rows and columns → HIDDEN layer (kept, never dropped).
 
-The common package is read directly with lxml (:mod:`evidex.parse.xlsx_reader`, openpyxl's value semantics);
+The common package is read directly with lxml (:mod:`evidex.parse.office.xlsx_reader`, openpyxl's value semantics);
 anything unusual is loaded with openpyxl as before.
 """
 
@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 from evidex.errors import LimitError, MalformedError, MissingDependencyError
 from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.ooxml import check_package
-from evidex.parse.xlsx_reader import SheetData, read_workbook
+from evidex.parse.office.package import check_package
+from evidex.parse.office.xlsx_reader import SheetData, read_workbook
+from evidex.structure.builder import DocumentBuilder
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_CELLS = 200_000  # load a second time (formula text) only if there are formulas and below this size

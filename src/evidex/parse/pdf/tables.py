@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evidex.parse.layout import Word
+from evidex.structure.layout import Word
 
 __all__ = ["Cell", "Rule", "Table", "find_tables"]
 

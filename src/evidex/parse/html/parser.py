@@ -32,8 +32,8 @@ from typing import ClassVar
 from evidex.errors import EmptyInputError
 from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.html_tree import WS, decode_html, fallback_tree, find_title, lxml_tree
-from evidex.parse.html_walk import Ctx, Walker
+from evidex.parse.html.tree import WS, decode_html, fallback_tree, find_title, lxml_tree
+from evidex.parse.html.walk import Ctx, Walker
 
 __all__ = ["HtmlParser"]
 

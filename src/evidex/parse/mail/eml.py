@@ -38,8 +38,8 @@ from typing import Any
 from evidex.errors import EmptyInputError, EvidexError, NestingLimitError
 from evidex.model import Document, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
 from evidex.parse.encoding import decode_text
+from evidex.structure.builder import DocumentBuilder
 
 HEADERS = ("From", "To", "Cc", "Bcc", "Reply-To", "Date", "Subject", "Message-ID")
 _SHOWN = frozenset(h.lower() for h in HEADERS)

@@ -1,4 +1,4 @@
-"""Open a (pre-checked) DOCX package with lxml directly — the fast path of :mod:`evidex.parse.docx`.
+"""Open a (pre-checked) DOCX package with lxml directly — the fast path of :mod:`evidex.parse.office.docx`.
 
 python-docx loads and parses every XML part it knows (styles, settings, numbering, ...) into custom
 element classes; the DOCX parser needs only the main document, the headers/footers it references, the
@@ -22,7 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidex.parse.docx_styles import Style, StyleTable, numbering_formats, style_table, styles_from_root
+from evidex.parse.office.docx_styles import (
+    Style,
+    StyleTable,
+    numbering_formats,
+    style_table,
+    styles_from_root,
+)
 
 _PR = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"

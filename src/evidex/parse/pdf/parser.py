@@ -11,7 +11,7 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
   ~9 pages/s (pdfminer-bound, 262 MB RSS) and would re-parse the file with a second PDF engine whose
   coordinates and character set may differ from pdfium's. Unruled tables are not detected as tables (their
   rows are kept as lines; rows aligned like a key/value grid are read row by row).
-- **Layout** (evidex.parse.layout): words → lines by vertical overlap → reading order by XY-cut over line
+- **Layout** (evidex.structure.layout): words → lines by vertical overlap → reading order by XY-cut over line
   boxes (content-stream order is ignored, so right-column-first streams read left column first) →
   blocks → heading levels from font-size/weight clusters across the whole document.
 - **Furniture**: lines in the top/bottom 10 % of pages that repeat at the same position on at least half
@@ -19,7 +19,7 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
   PAGE_HEADER/PAGE_FOOTER nodes on the FURNITURE layer.
 - **Hidden text** (white fill on no dark background, fill alpha 0, size < 1 pt, off-page, render mode 3
   unless the page is a scan with an OCR text layer) → nodes on the HIDDEN layer + warning ``HIDDEN_TEXT``.
-- Pages without a text layer but with images are OCR'd (evidex.parse.ocr) when an engine is installed.
+- Pages without a text layer but with images are OCR'd (evidex.parse.image.ocr) when an engine is installed.
 
 Canonical text: pages separated by a blank line; blocks by a blank line; lines of a block by "\\n";
 table rows by "\\n" and cells by " | ". Each word is a fine-grained anchor:
@@ -39,8 +39,11 @@ from typing import Any, ClassVar
 from evidex.errors import EmptyInputError, EncryptedError, LimitError, MalformedError
 from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.layout import (
+from evidex.parse.pdf.guard import PAGE_CONTENT_CAP, check_content_streams
+from evidex.parse.pdf.tables import Table, find_tables
+from evidex.parse.pdf.text import PageReader
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.layout import (
     Block,
     Line,
     Word,
@@ -50,11 +53,8 @@ from evidex.parse.layout import (
     reading_order,
     words_to_lines,
 )
-from evidex.parse.pdf_guard import PAGE_CONTENT_CAP, check_content_streams
-from evidex.parse.pdf_text import PageReader
-from evidex.parse.pdftables import Table, find_tables
 
-__all__ = ["PAGE_CONTENT_CAP", "PdfParser"]  # the guard's error names evidex.parse.pdf.PAGE_CONTENT_CAP
+__all__ = ["PAGE_CONTENT_CAP", "PdfParser"]  # the guard's error names evidex.parse.pdf.parser.PAGE_CONTENT_CAP
 
 OCR_DPI = 200
 _PAGE_NUM = re.compile(
@@ -164,7 +164,7 @@ class PdfParser:
 
     def _ocr_page(self, page: Any, out: _Page, ctx: ParseContext) -> list[Word]:
         from evidex.errors import MissingDependencyError
-        from evidex.parse.ocr import get_engine
+        from evidex.parse.image.ocr import get_engine
 
         try:
             engine = get_engine()

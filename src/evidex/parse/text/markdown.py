@@ -11,10 +11,10 @@ import re
 from evidex.errors import EmptyInputError
 from evidex.model import Document, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.builder import DocumentBuilder
 from evidex.parse.encoding import decode_text
-from evidex.parse.kv import match_kv
-from evidex.parse.sections import Sections
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.kv import match_kv
+from evidex.structure.sections import Sections
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from evidex.model import Anchor, Document, Layer, Node, NodeKind, Page, Prov, Source, Span
-from evidex.parse.limits import DEFAULT_LIMITS, Limits
+from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Read the common XLSX package directly with lxml — the fast path of :mod:`evidex.parse.xlsx`.
+"""Read the common XLSX package directly with lxml — the fast path of :mod:`evidex.parse.office.xlsx`.
 
 openpyxl builds a full object model (workbook, style objects through validating descriptors, one ``Cell``
 object per cell) that the XLSX parser only reads a few things from. This module reads exactly those —

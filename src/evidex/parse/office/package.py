@@ -38,7 +38,7 @@ from evidex.errors import (
     UnsafePathError,
     XmlForbiddenError,
 )
-from evidex.parse.limits import Limits, MiB
+from evidex.structure.limits import Limits, MiB
 
 _CHUNK = 256 * 1024
 _TAIL = 32  # bytes carried between chunks so patterns split across chunk boundaries are still seen

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidex.model import Layer, NodeKind, Prov
-from evidex.parse.builder import DocumentBuilder
-from evidex.parse.html_layers import (
+from evidex.parse.html.layers import (
     LAYER_RANK,
     ZERO_FONT_REASON,
     furniture_kind,
@@ -15,8 +14,8 @@ from evidex.parse.html_layers import (
     overridden_below,
     sets_font_size,
 )
-from evidex.parse.html_segments import BR, PRETEXT, SPACE, TEXT, Emitter, Run, collapse, common_path
-from evidex.parse.html_tree import (
+from evidex.parse.html.segments import BR, PRETEXT, SPACE, TEXT, Emitter, Run, collapse, common_path
+from evidex.parse.html.tree import (
     BLOCK,
     DROP,
     HEADINGS,
@@ -28,7 +27,8 @@ from evidex.parse.html_tree import (
     is_comment,
     local_name,
 )
-from evidex.parse.kv import match_kv
+from evidex.structure.builder import DocumentBuilder
+from evidex.structure.kv import match_kv
 
 _SAFE = frozenset({NodeKind.DOCUMENT, NodeKind.SECTION, NodeKind.QUOTE, NodeKind.PAGE_HEADER, NodeKind.PAGE_FOOTER})
 

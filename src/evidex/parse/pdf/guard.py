@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 
 from evidex.errors import DecompressionLimitError, MalformedError
-from evidex.parse.limits import Limits
+from evidex.structure.limits import Limits
 
 PAGE_CONTENT_CAP = 64 * 1024 * 1024  # decompressed content-stream bytes per page (and per form XObject)
 SCAN_WORK_FACTOR = 1  # cap on re-scanning overlapping dictionaries, in multiples of the file size (+4 MiB)
@@ -378,7 +378,7 @@ def check_content_streams(data: bytes, limits: Limits) -> None:
         if n > PAGE_CONTENT_CAP:
             raise DecompressionLimitError(
                 f"{what} expands to more than {PAGE_CONTENT_CAP // (1 << 20)} MiB of content stream "
-                f"(evidex.parse.pdf.PAGE_CONTENT_CAP); refused before rendering (possible stream bomb)",
+                f"(evidex.parse.pdf.parser.PAGE_CONTENT_CAP); refused before rendering (possible stream bomb)",
                 hint="no real page holds this much drawing code; the file is likely hostile")
         budget -= n
         if budget < 0:

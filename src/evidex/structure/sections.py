@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from evidex.model import Layer, NodeKind, Prov
-from evidex.parse.builder import DocumentBuilder
+from evidex.structure.builder import DocumentBuilder
 
 
 class Sections:

@@ -1,0 +1,1 @@
+"""Images and scans: OCR (RapidOCR / ONNX) into lines with boxes."""
