@@ -112,13 +112,13 @@ class UnsupportedTypeError(DocumentError):
 class TypeMismatchError(DocumentError):
     code = "EVX-D005"
     reason = "TYPE_MISMATCH"
-    default_hint = "the content does not match the file extension; rename the file or pass --format"
+    default_hint = "the content does not match the file extension; rename the file, or choose the parser with --as FORMAT (evidex parse)"
 
 
 class TooLargeError(DocumentError):
     code = "EVX-D006"
     reason = "TOO_LARGE"
-    default_hint = "raise the limit with --max-bytes if the file is trusted"
+    default_hint = "if the file is trusted, raise the limit: --limit max_bytes=N (evidex parse / extract; parse also takes --max-bytes)"
 
 
 class DecompressionLimitError(DocumentError):
@@ -170,7 +170,7 @@ class MalformedError(DocumentError):
 class ParseTimeoutError(DocumentError):
     code = "EVX-D015"
     reason = "TIMEOUT"
-    default_hint = "raise --timeout if the file is trusted and large"
+    default_hint = "if the file is trusted and large, raise the limit: --timeout (evidex parse) or --limit timeout_s=SECONDS"
 
 
 class MemoryLimitError(DocumentError):

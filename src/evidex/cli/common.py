@@ -9,7 +9,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from evidex.errors import EvidexError
+from evidex.errors import EvidexError, UsageError
+from evidex.structure.limits import DEFAULT_LIMITS, Limits, parse_limit_options
 
 # Piped output (CI logs, files) gets a wide fixed width instead of 80 columns, so tables stay readable.
 console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -22,6 +23,18 @@ EXIT_CODES = """Exit codes:
   3  backend unavailable or failing for the whole run (every document failed because of it, or the run
      stopped asking it after --max-backend-failures documents in a row; the rest are marked not processed)
   130 interrupted"""
+
+
+LIMIT_HELP = ("Raise (or lower) a safety limit, as name=value; repeatable. E.g. --limit max_sheet_cells=5000000 "
+              "--limit max_bytes=1GiB. Names: see evidex.parse.Limits.")
+
+
+def limits_from_cli(items: list[str] | None, base: Limits = DEFAULT_LIMITS) -> Limits:
+    """``--limit name=value`` options applied over ``base``; a bad option is a usage error (exit 2)."""
+    try:
+        return parse_limit_options(items or (), base)
+    except ValueError as e:
+        raise UsageError(str(e), hint="e.g. --limit max_sheet_cells=5000000") from None
 
 
 def print_error(e: EvidexError) -> None:

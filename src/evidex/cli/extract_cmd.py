@@ -14,12 +14,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evidex.cli.common import console, err_console, expand_paths
+from evidex.cli.common import LIMIT_HELP, console, err_console, expand_paths, limits_from_cli
 from evidex.errors import BackendError, BackendGaveUpError, ConfigError, InternalError
 from evidex.extract import ExtractOptions
 from evidex.model import Document, Grounding, Result
 from evidex.output.common import display_value
-from evidex.parse import Limits
 from evidex.pipeline import Pipeline, RunStats, is_not_processed, load_schema
 
 
@@ -140,6 +139,7 @@ def extract_command(
     deadline: Annotated[float, typer.Option("--deadline", min=0, metavar="SECONDS", help="Wall-time budget per document (0 = none); a document that runs out fails with EVX-B007.")] = 300.0,
     max_backend_failures: Annotated[int, typer.Option("--max-backend-failures", min=0, metavar="N", help="Fail fast: after N documents in a row failed because of the backend, stop asking it; the rest are marked not processed (EVX-B008) and the exit code is 3 (0 = never).")] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
+    limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help=LIMIT_HELP)] = None,
 ) -> None:
     """Extract schema fields from documents; every value comes with evidence spans and a grounding status.
 
@@ -169,10 +169,11 @@ def extract_command(
         raise ConfigError(f"--mode {mode.value} needs a backend", hint="use --backend llamacpp or openai")
     if be is None:
         options = ExtractOptions(mode="rules", keep_ungrounded=keep_ungrounded, deadline_s=deadline or None)
+    limits = limits_from_cli(limit)  # before loading a model: a bad --limit is a usage error (exit 2)
     with err_console.status("loading model…" if be == "llamacpp" else "starting…"):
         pipe = Pipeline.create(sch, be, _backend_options(backend, model, base_url, api_key_env, threads, ctx,
                                                          timeout=timeout, retries=retries),
-                               options, limits=Limits(), isolate=isolate, max_backend_failures=max_backend_failures)
+                               options, limits=limits, isolate=isolate, max_backend_failures=max_backend_failures)
     stats = RunStats()
     records: list[tuple[Document | None, Result]] = []
     out_f = output.open("w", encoding="utf-8") if output else None

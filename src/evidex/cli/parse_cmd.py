@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from evidex import registry
-from evidex.cli.common import console, err_console, expand_paths, print_error
+from evidex.cli.common import LIMIT_HELP, console, err_console, expand_paths, limits_from_cli, print_error
 from evidex.errors import DocumentError
 from evidex.model import Document, Layer, document_to_dict
 from evidex.parse import Limits, parse_many
@@ -89,6 +89,7 @@ def parse_command(
     isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash, hang and memory safe; the default for untrusted files).")] = True,
     timeout: Annotated[float, typer.Option(help="Per-file time limit in seconds (with --isolate).")] = 120.0,
     max_bytes: Annotated[int, typer.Option(help="Refuse files larger than this many bytes.")] = Limits().max_bytes,
+    limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help=LIMIT_HELP)] = None,
 ) -> None:
     """Parse documents into evidex's canonical text + structure tree.
 
@@ -102,7 +103,7 @@ def parse_command(
     """
     if as_format is not None and as_format not in registry.parsers:
         registry.parsers.get(as_format)  # raises the coded usage error naming the available parsers (exit 2)
-    limits = Limits().with_(timeout_s=timeout, max_bytes=max_bytes)
+    limits = limits_from_cli(limit, Limits().with_(timeout_s=timeout, max_bytes=max_bytes))
     failed = 0
     paths = expand_paths(files, recursive)
     layers = ALL_LAYERS if all_layers else BODY_ONLY

@@ -8,6 +8,7 @@ import struct
 import zipfile
 
 from evidex.errors import EmptyInputError, TypeMismatchError, UnsupportedTypeError
+from evidex.parse.encoding import utf16_without_bom
 from evidex.parse.office.package import _eocd_entry_count
 from evidex.structure.limits import DEFAULT_LIMITS
 
@@ -103,12 +104,12 @@ def _central_names(data: bytes, limit: int) -> set[str]:
 
 
 def looks_binary(data: bytes) -> bool:
-    """Heuristic: NUL bytes or many control characters in the first 8 KiB (UTF-16 with BOM excepted)."""
+    """Heuristic: NUL bytes or many control characters in the first 8 KiB (UTF-16 with or without BOM excepted)."""
     head = data[:8192]
     if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")):
         return False
     if b"\x00" in head:
-        return True
+        return utf16_without_bom(head) is None
     ctrl = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
     return ctrl > max(8, len(head) // 20)
 
@@ -139,6 +140,12 @@ def sniff(data: bytes, name: str, declared: str | None = None) -> str:
         raise UnsupportedTypeError("content is binary and of no supported format", path=name)
     if by_ext is not None:
         return by_ext
+    utf16 = utf16_without_bom(data) if b"\x00" in data[:8192] else None
+    if utf16 is not None:  # look at the content as text (an HTML page or a message saved as UTF-16)
+        data = data[:16384].decode(utf16, errors="replace").encode("utf-8")
+        by_content = sniff_content(data)
+        if by_content in ("html", "eml"):
+            return by_content
     if _HTML_TAGS_RE.search(data[:8192]):
         return "html"
     return "text"

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from evidex.model import Anchor, Document, Layer, Node, NodeKind, Page, Prov, Source, Span
-from evidex.structure.limits import DEFAULT_LIMITS, Limits
+from evidex.structure.limits import DEFAULT_LIMITS, Limits, limit_hint
 
 
 @dataclass
@@ -65,7 +65,7 @@ class DocumentBuilder:
 
                 raise LimitError(
                     f"canonical text exceeds {self.limits.max_text_chars:,} characters",
-                    hint="raise Limits.max_text_chars for trusted input",
+                    hint=limit_hint("max_text_chars"),
                 )
             self._parts.append(s)
             self._pos += len(s)
@@ -116,7 +116,8 @@ class DocumentBuilder:
         if len(self._nodes) >= self.limits.max_nodes:
             from evidex.errors import LimitError
 
-            raise LimitError(f"document has more than {self.limits.max_nodes:,} structure nodes")
+            raise LimitError(f"document has more than {self.limits.max_nodes:,} structure nodes",
+                             hint=limit_hint("max_nodes"))
         parent = self._stack[-1]
         p = self._nodes[parent]
         node = _Open(kind, self._pos, parent, level, layer or p.layer, prov, dict(attrs or {}))

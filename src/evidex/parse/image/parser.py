@@ -21,6 +21,7 @@ from evidex.parse.base import ParseContext
 from evidex.parse.image.ocr import get_engine
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.layout import Line, Word, group_blocks, reading_order, words_to_lines
+from evidex.structure.limits import limit_hint
 
 __all__ = ["ImageParser"]
 
@@ -52,7 +53,7 @@ class ImageParser:
             if n_frames > ctx.limits.max_pages:
                 raise LimitError(
                     f"{n_frames:,} frames exceeds Limits.max_pages={ctx.limits.max_pages:,}",
-                    hint="raise the max_pages limit for trusted input",
+                    hint=limit_hint("max_pages"),
                 )
             engine = get_engine()
             b = ctx.builder(data, _MEDIA.get(fmt, self.media_type))

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 
 from evidex.errors import DecompressionLimitError, MalformedError
-from evidex.structure.limits import Limits
+from evidex.structure.limits import Limits, limit_hint
 
 PAGE_CONTENT_CAP = 64 * 1024 * 1024  # decompressed content-stream bytes per page (and per form XObject)
 SCAN_WORK_FACTOR = 1  # cap on re-scanning overlapping dictionaries, in multiples of the file size (+4 MiB)
@@ -384,7 +384,7 @@ def check_content_streams(data: bytes, limits: Limits) -> None:
         if budget < 0:
             raise DecompressionLimitError(
                 f"content streams expand beyond Limits.max_decompressed={limits.max_decompressed:,} bytes "
-                f"(possible stream bomb)", hint="raise Limits.max_decompressed for trusted input")
+                f"(possible stream bomb)", hint=limit_hint("max_decompressed"))
 
     sources: list[bytes] = [data]
     for num, (start, end, d) in streams.items():

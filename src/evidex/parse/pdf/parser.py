@@ -53,6 +53,7 @@ from evidex.structure.layout import (
     reading_order,
     words_to_lines,
 )
+from evidex.structure.limits import limit_hint
 
 __all__ = ["PAGE_CONTENT_CAP", "PdfParser"]  # the guard's error names evidex.parse.pdf.parser.PAGE_CONTENT_CAP
 
@@ -117,7 +118,7 @@ class PdfParser:
             if n > ctx.limits.max_pages:
                 raise LimitError(
                     f"{n:,} pages exceeds Limits.max_pages={ctx.limits.max_pages:,}",
-                    hint="raise the max_pages limit (--max-pages) for trusted input",
+                    hint=limit_hint("max_pages"),
                 )
             if b"%%EOF" not in data[-2048:]:
                 b.warn("TRUNCATED: the file does not end with %%EOF; it may be incomplete")

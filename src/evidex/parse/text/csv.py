@@ -17,6 +17,7 @@ from evidex.errors import EmptyInputError, LimitError, MalformedError
 from evidex.model import Document, NodeKind, Prov
 from evidex.parse.base import ParseContext
 from evidex.parse.encoding import decode_text
+from evidex.structure.limits import limit_hint
 
 _SAMPLE = 64 * 1024
 _FIELD_LIMIT = 16 * 1024 * 1024
@@ -119,7 +120,7 @@ class CsvParser:
                 n_cells += len(record)
                 if n_cells > max_cells:
                     raise LimitError(
-                        f"CSV has more than {max_cells:,} cells", hint="raise Limits.max_sheet_cells for trusted input"
+                        f"CSV has more than {max_cells:,} cells", hint=limit_hint("max_sheet_cells")
                     )
                 if rows_out and len(later) < 50:
                     later.append([f.strip() for f in record])

@@ -140,17 +140,33 @@ class _MdWriter:
             for j, c in enumerate(cells):
                 if j:
                     self.b.insert(" | ", c.span.start)
-                text = doc.text[c.span.start : c.span.end]
-                if "\n" in text or "|" in text:
-                    # keep the row on one line: show newlines as spaces and escape pipes, positionally mapped
-                    self.b.replace(text.replace("\n", " ").replace("|", "/"), c.span.start, c.span.end)
-                else:
-                    self.b.copy(c.span.start, c.span.end)
+                self.cell_text(c.span)
             self.b.insert(" | " * (ncols - len(cells)) + " |", r.span.end)
             self.b.insert("\n", r.span.end)
             if i == 0:
                 self.b.insert("|" + "---|" * max(1, ncols) + "\n", r.span.end)
         self.block_break()
+
+    def cell_text(self, span: Span) -> None:
+        """A cell's text on one line: newlines shown as spaces (mapped position by position), and each ``|``
+        escaped as ``\\|`` — the backslash is an insertion, the pipe itself is copied, so the view still maps
+        back to the canonical text character by character."""
+        text = self.doc.text[span.start : span.end]
+        if "\n" not in text and "|" not in text:
+            self.b.copy(span.start, span.end)
+            return
+        pos = span.start
+        for k, piece in enumerate(text.split("|")):
+            if k:
+                self.b.insert("\\", pos)
+                self.b.copy(pos, pos + 1)
+                pos += 1
+            if piece:
+                if "\n" in piece:
+                    self.b.replace(piece.replace("\n", " "), pos, pos + len(piece))
+                else:
+                    self.b.copy(pos, pos + len(piece))
+                pos += len(piece)
 
     def gaps_and_children(self, node: Node, depth: int, stack: list[tuple[Node, int, bool]], *, inline: bool) -> None:
         """Push children (reverse order) plus any non-whitespace text the node holds outside its children."""
