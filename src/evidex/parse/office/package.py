@@ -15,11 +15,18 @@
 It also counts spreadsheet cells and formulas (``<c``/``<f`` elements in worksheet parts) so a workbook larger than
 ``Limits.max_sheet_cells`` is refused before openpyxl materialises it, and keeps the bytes of a few small
 parts the caller asks for (e.g. ``word/footnotes.xml``), parsed later with :func:`parse_xml`.
+
+After the check, :class:`PartReader` is the one reader of the package's parts for both the DOCX and the XLSX
+fast paths: part bytes and streams, ``[Content_Types].xml`` (overrides, then defaults by extension) and
+relationships resolved to absolute part names, all XML parsed by one hardened lxml parser (:func:`parse_part`,
+:func:`iterparse_part`: no DTD, no network, no entities). Anything out of the common case raises
+:class:`IrregularPackage`, on which the callers fall back to python-docx / openpyxl.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import struct
 import zipfile
@@ -243,8 +250,174 @@ def parse_xml(data: bytes, name: str) -> Any:
 
     if _FORBIDDEN.search(data.replace(b"\x00", b"")):
         raise XmlForbiddenError(f"XML part {name!r} declares a DTD or entities")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     try:
-        return etree.fromstring(data, parser)
+        return etree.fromstring(data, xml_parser())
     except etree.XMLSyntaxError as e:
         raise MalformedError(f"malformed XML in {name!r}: {e}") from None
+
+
+# ====================================================================== reading a pre-checked package
+_PR = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+class IrregularPackage(Exception):
+    """The package is not the common case: the caller falls back to its library (python-docx / openpyxl)."""
+
+
+# What reading a pre-checked package may raise when it is irregular; callers fall back on any of these.
+FALLBACK_ERRORS: tuple[type[BaseException], ...] = (
+    IrregularPackage, zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError, zlib.error,
+)
+
+
+def xml_parser(*, remove_blank_text: bool = False) -> Any:
+    """A hardened lxml parser: no DTD, nothing from the network, no entities, no huge trees.
+
+    One per call: lxml parsers must not be shared between threads.
+    """
+    from lxml import etree
+
+    return etree.XMLParser(
+        remove_blank_text=remove_blank_text, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+
+
+def parse_part(raw: bytes, *, remove_blank_text: bool = False) -> Any:
+    """Parse the bytes of a part; not well-formed → :class:`IrregularPackage`."""
+    from lxml import etree
+
+    try:
+        return etree.fromstring(raw, xml_parser(remove_blank_text=remove_blank_text))
+    except etree.XMLSyntaxError:
+        raise IrregularPackage from None
+
+
+def iterparse_part(src: Any, tags: tuple[str, ...]) -> Any:
+    """Stream the ``end`` events of ``tags`` from a part (big sheets are never held in memory whole)."""
+    from lxml import etree
+
+    return etree.iterparse(
+        src, events=("end",), tag=tags, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+    )
+
+
+@dataclass(frozen=True)
+class Rel:
+    """One relationship of a part."""
+
+    reltype: str
+    target: str  # absolute part name ("/word/header1.xml"); "" when external
+    external: bool
+
+
+class PartReader:
+    """The parts of a (pre-checked) OOXML package, addressed by absolute part name (``"/xl/workbook.xml"``).
+
+    ``remove_blank_text=True`` drops ignorable whitespace between elements (the tree python-docx builds).
+    """
+
+    def __init__(self, data: bytes, *, remove_blank_text: bool = False) -> None:
+        self.zf = zipfile.ZipFile(io.BytesIO(data))
+        self.names = set(self.zf.namelist())
+        self._blank = remove_blank_text
+        self._overrides: dict[str, str] = {}
+        self._ordered: list[tuple[str, str]] = []  # (part name as written, content type), document order
+        self._defaults: dict[str, str] = {}
+        self._rels: dict[str, dict[str, Rel]] = {}
+        for el in self.xml("/[Content_Types].xml"):
+            tag = el.tag
+            if tag == f"{_CT}Override":
+                pn, c = el.get("PartName"), el.get("ContentType")
+                if pn is None or c is None:
+                    raise IrregularPackage
+                self._overrides[pn.lower()] = c
+                self._ordered.append((pn, c))
+            elif tag == f"{_CT}Default":
+                ext, c = el.get("Extension"), el.get("ContentType")
+                if ext is None or c is None:
+                    raise IrregularPackage
+                self._defaults[ext.lower()] = c
+
+    def has(self, partname: str) -> bool:
+        return partname[1:] in self.names
+
+    def read(self, partname: str) -> bytes:
+        if not self.has(partname):
+            raise IrregularPackage
+        return self.zf.read(partname[1:])
+
+    def stream(self, partname: str) -> Any:
+        """A part as a binary stream."""
+        if not self.has(partname):
+            raise IrregularPackage
+        return self.zf.open(partname[1:])
+
+    def xml(self, partname: str) -> Any:
+        """A part parsed with the hardened parser."""
+        return parse_part(self.read(partname), remove_blank_text=self._blank)
+
+    def content_type(self, partname: str) -> str:
+        """The part's content type: its override, else the default for its extension."""
+        c = self._overrides.get(partname.lower())
+        if c is not None:
+            return c
+        raw_ext = posixpath.splitext(partname)[1]
+        ext = raw_ext[1:] if raw_ext.startswith(".") else raw_ext
+        c = self._defaults.get(ext.lower())
+        if c is None:
+            raise IrregularPackage
+        return c
+
+    def parts_of_type(self, content_type: str) -> list[str]:
+        """Part names declared (by override) with ``content_type``, in document order."""
+        return [pn for pn, c in self._ordered if c == content_type]
+
+    def rels_of(self, partname: str) -> dict[str, Rel]:
+        """rId → :class:`Rel` of a part's relationships (``"/"`` = the package's own)."""
+        if partname in self._rels:
+            return self._rels[partname]
+        base, fname = posixpath.split(partname)
+        member = posixpath.join(base, "_rels", f"{fname}.rels")[1:]
+        out: dict[str, Rel] = {}
+        if member in self.names:
+            for el in parse_part(self.zf.read(member), remove_blank_text=self._blank):
+                if el.tag != _PR:
+                    continue
+                rid, reltype, target = el.get("Id"), el.get("Type"), el.get("Target")
+                if rid is None or reltype is None or target is None:
+                    raise IrregularPackage
+                external = el.get("TargetMode", "Internal") == "External"
+                if not external:
+                    target = posixpath.normpath(posixpath.join(base, target))
+                    if not target.startswith("/"):
+                        raise IrregularPackage
+                out[rid] = Rel(reltype, "" if external else target, external)
+        self._rels[partname] = out
+        return out
+
+    def walk(self) -> None:
+        """Every part reachable from the package must exist and have a content type."""
+        seen: set[str] = set()
+        stack = ["/"]
+        while stack:
+            for rel in self.rels_of(stack.pop()).values():
+                if rel.external or rel.target in seen:
+                    continue
+                seen.add(rel.target)
+                if not self.has(rel.target):
+                    raise IrregularPackage
+                self.content_type(rel.target)
+                stack.append(rel.target)
+
+    def one(self, source: str, reltype: str, content_type: str | None) -> str | None:
+        """The single internal target of ``reltype`` from ``source`` (None if absent; irregular if ambiguous)."""
+        matching = [r for r in self.rels_of(source).values() if r.reltype == reltype]
+        if not matching:
+            return None
+        if len(matching) > 1 or matching[0].external:
+            raise IrregularPackage
+        target = matching[0].target
+        if content_type is not None and self.content_type(target) != content_type:
+            raise IrregularPackage
+        return target

@@ -4,8 +4,9 @@ openpyxl builds a full object model (workbook, style objects through validating 
 object per cell) that the XLSX parser only reads a few things from. This module reads exactly those —
 sheet names/states, cell values as openpyxl's ``data_only`` load gives them, formula text as its normal
 load gives it, number formats, merged ranges, hidden rows/columns, declared tables — from
-``workbook.xml``, ``sharedStrings.xml``, ``styles.xml``, the sheet and table parts, streaming, with a parser
-that loads no DTD, reads nothing from the network and resolves no entities. The value semantics follow
+``workbook.xml``, ``sharedStrings.xml``, ``styles.xml``, the sheet and table parts, streaming, through the
+package reader shared with DOCX (:class:`evidex.parse.office.package.PartReader`: a parser that loads no
+DTD, reads nothing from the network and resolves no entities). The value semantics follow
 openpyxl 3.1 (its own helpers are used for number-format classification, date serials and shared-formula
 translation), so results are the same.
 
@@ -16,18 +17,20 @@ caller then loads the workbook with openpyxl as before, so odd files keep exactl
 
 from __future__ import annotations
 
-import io
-import posixpath
 import re
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from evidex.parse.office.package import (
+    FALLBACK_ERRORS,
+    IrregularPackage,
+    PartReader,
+    iterparse_part,
+    parse_part,
+)
+
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PR = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 _SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _WORKBOOK_CTS = (  # the order openpyxl looks for the workbook part
     "application/vnd.ms-excel.template.macroEnabled.main+xml",
@@ -41,6 +44,7 @@ _RT_TABLE = f"{_R}/table"
 _MAX_MERGE_AREA = 100_000
 _STATES = ("visible", "hidden", "veryHidden")
 _BAD_TITLE = re.compile(r"[\\*?:/\[\]]")
+_FALLBACK: tuple[type[BaseException], ...] = (*FALLBACK_ERRORS, IndexError, TypeError, OverflowError)
 
 
 def _t(name: str) -> str:
@@ -49,10 +53,6 @@ def _t(name: str) -> str:
 
 T_ROW, T_C, T_V, T_F, T_IS = _t("row"), _t("c"), _t("v"), _t("f"), _t("is")
 T_COL, T_MERGE, T_TPART = _t("col"), _t("mergeCell"), _t("tablePart")
-
-
-class _Irregular(Exception):
-    """Not the common case: let openpyxl read the workbook."""
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _text_content(el: Any) -> str:
     plain: str | None = None
     runs: list[str] = []
     if any(not k.startswith("{") for k in el.attrib):
-        raise _Irregular  # openpyxl would pass it to Text(**attrib)
+        raise IrregularPackage  # openpyxl would pass it to Text(**attrib)
     for c in el:
         name = _local(c.tag)
         if name == "t":
@@ -103,66 +103,6 @@ def _text_content(el: Any) -> str:
     return (plain or "") + "".join(runs)
 
 
-class _Pkg:
-    def __init__(self, data: bytes) -> None:
-        self.zf = zipfile.ZipFile(io.BytesIO(data))
-        self.names = set(self.zf.namelist())
-
-    def read(self, name: str) -> bytes:
-        if name not in self.names:
-            raise _Irregular
-        return self.zf.read(name)
-
-    def stream(self, name: str) -> Any:
-        """A part as a stream (big sheets are never held in memory whole)."""
-        if name not in self.names:
-            raise _Irregular
-        return self.zf.open(name)
-
-    def rels(self, part: str) -> dict[str, tuple[str, str, bool]]:
-        """rId → (type, archive path, external) of a part's relationships (openpyxl's path resolution)."""
-        base, fname = posixpath.split(part)
-        rels_name = posixpath.join(base, "_rels", f"{fname}.rels")
-        out: dict[str, tuple[str, str, bool]] = {}
-        if rels_name not in self.names:
-            return out
-        for el in _parse(self.zf.read(rels_name)):
-            if el.tag != _PR:
-                continue
-            rid, typ, target = el.get("Id"), el.get("Type"), el.get("Target")
-            if rid is None or typ is None or target is None:
-                raise _Irregular
-            external = el.get("TargetMode") == "External"
-            if not external:
-                target = posixpath.normpath(target[1:] if target.startswith("/") else posixpath.join(base, target))
-            out[rid] = (typ, target, external)
-        return out
-
-
-def _parser() -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-
-def _parse(raw: bytes) -> Any:
-    from lxml import etree
-
-    try:
-        return etree.fromstring(raw, _parser())
-    except etree.XMLSyntaxError:
-        raise _Irregular from None
-
-
-def _iter(src: Any, tags: tuple[str, ...]) -> Any:
-    from lxml import etree
-
-    return etree.iterparse(
-        src, events=("end",), tag=tags,
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    )
-
-
 @dataclass
 class _Styles:
     formats: list[str | None]  # per cellXfs index: the number format openpyxl reports
@@ -173,18 +113,18 @@ class _Styles:
 def _styles(raw: bytes) -> _Styles:
     from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 
-    root = _parse(raw)
+    root = parse_part(raw)
     custom: dict[int, str] = {}
     nf = root.find(_t("numFmts"))
     if nf is not None:
         for n in nf.findall(_t("numFmt")):
             i, code = n.get("numFmtId"), n.get("formatCode")
             if i is None or code is None:
-                raise _Irregular
+                raise IrregularPackage
             custom[int(i)] = code
     xfs = root.find(_t("cellXfs"))
     if xfs is None:
-        raise _Irregular
+        raise IrregularPackage
     out = _Styles([], set(), set())
     for idx, xf in enumerate(xfs.findall(_t("xf"))):
         fid = int(xf.get("numFmtId", "0"))
@@ -196,22 +136,22 @@ def _styles(raw: bytes) -> _Styles:
             fmt = BUILTIN_FORMATS.get(fid)
             report = BUILTIN_FORMATS.get(fid, "General")
         else:
-            raise _Irregular  # openpyxl would index its custom-format list
+            raise IrregularPackage  # openpyxl would index its custom-format list
         out.formats.append(report)
         if is_date_format(fmt):
             out.dates.add(idx)
         if is_timedelta_format(fmt):
             out.timedeltas.add(idx)
     if not out.formats:
-        raise _Irregular
+        raise IrregularPackage
     return out
 
 
-def _shared_strings(pkg: _Pkg, path: str | None) -> list[str]:
-    if path is None:
+def _shared_strings(pkg: PartReader, part: str | None) -> list[str]:
+    if part is None:
         return []
     out: list[str] = []
-    for _, el in _iter(pkg.stream(path), (_t("si"),)):
+    for _, el in iterparse_part(pkg.stream(part), (_t("si"),)):
         out.append(_text_content(el).replace("x005F_", ""))
         el.clear()
     return out
@@ -221,8 +161,7 @@ def read_workbook(data: bytes, *, formulas: bool) -> list[SheetData] | None:
     """Every worksheet of the workbook in ``data``, or None to let openpyxl handle it."""
     try:
         return _read(data, formulas)
-    except (_Irregular, zipfile.BadZipFile, KeyError, ValueError, IndexError, TypeError, OverflowError,
-            OSError, EOFError, NotImplementedError, zlib.error):
+    except _FALLBACK:
         return None
     except Exception as e:  # lxml errors from iterparse
         if type(e).__module__.startswith("lxml"):
@@ -233,19 +172,17 @@ def read_workbook(data: bytes, *, formulas: bool) -> list[SheetData] | None:
 def _read(data: bytes, formulas: bool) -> list[SheetData]:
     from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
-    pkg = _Pkg(data)
-    ct = _parse(pkg.read("[Content_Types].xml"))
-    overrides = [(o.get("PartName"), o.get("ContentType")) for o in ct.iter(f"{_CT}Override")]
-    wb_part = next((pn for c in _WORKBOOK_CTS for pn, oc in overrides if oc == c), None)
+    pkg = PartReader(data)
+    wb_part = next((pn for c in _WORKBOOK_CTS for pn in pkg.parts_of_type(c)), None)
     if wb_part != "/xl/workbook.xml":
-        raise _Irregular
-    sst = next((pn for pn, oc in overrides if oc == _SST_CT), None)
-    strings = _shared_strings(pkg, sst[1:] if sst else None)
-    wb = _parse(pkg.read("xl/workbook.xml"))
+        raise IrregularPackage
+    sst = next(iter(pkg.parts_of_type(_SST_CT)), None)
+    strings = _shared_strings(pkg, sst)
+    wb = pkg.xml(wb_part)
     pr = wb.find(_t("workbookPr"))
     epoch = CALENDAR_MAC_1904 if pr is not None and _bool(pr.get("date1904")) else CALENDAR_WINDOWS_1900
-    styles = _styles(pkg.read("xl/styles.xml"))
-    rels = pkg.rels("xl/workbook.xml")
+    styles = _styles(pkg.read("/xl/styles.xml"))
+    rels = pkg.rels_of(wb_part)
     sheets_el = wb.find(_t("sheets"))
     out: list[SheetData] = []
     seen_titles: set[str] = set()
@@ -255,37 +192,37 @@ def _read(data: bytes, formulas: bool) -> list[SheetData]:
             continue
         name, rid, state = sh.get("name"), sh.get(f"{{{_R}}}id"), sh.get("state", "visible")
         if not name or not rid or state not in _STATES or _BAD_TITLE.search(name) or name.lower() in seen_titles:
-            raise _Irregular
+            raise IrregularPackage
         seen_titles.add(name.lower())
-        typ, target, external = rels[rid]
-        if typ != _RT_SHEET or external or target not in pkg.names:
-            raise _Irregular
+        rel = rels[rid]
+        target = rel.target
+        if rel.reltype != _RT_SHEET or rel.external or not pkg.has(target):
+            raise IrregularPackage
         sd = SheetData(title=name, state=state)
         tparts = _sheet(pkg.stream(target), sd, strings, styles, epoch, formulas)
         if tparts:
-            srels = pkg.rels(target)
+            srels = pkg.rels_of(target)
             for tid in tparts:
-                ttyp, tpath, _ext = srels[tid]
-                if ttyp != _RT_TABLE:
-                    raise _Irregular
-                _table(pkg.read(tpath), sd, seen_tables)
+                trel = srels[tid]
+                if trel.reltype != _RT_TABLE:
+                    raise IrregularPackage
+                _table(pkg.xml(trel.target), sd, seen_tables)
         out.append(sd)
     return out
 
 
-def _table(raw: bytes, sd: SheetData, seen: set[str]) -> None:
+def _table(t: Any, sd: SheetData, seen: set[str]) -> None:
     from openpyxl.utils import range_boundaries
 
-    t = _parse(raw)
     name = t.get("name") or t.get("displayName")
     ref = t.get("ref")
     if not name or not ref or name.lower() in seen:
-        raise _Irregular
+        raise IrregularPackage
     seen.add(name.lower())
     hdr = t.get("headerRowCount")
     c0, r0, c1, r1 = range_boundaries(ref)
     if None in (c0, r0, c1, r1):
-        raise _Irregular
+        raise IrregularPackage
     sd.tables.append((name, (int(r0), int(c0), int(r1), int(c1)), int(hdr) if hdr is not None else 1))
 
 
@@ -301,7 +238,7 @@ def _sheet(
     col_dims: dict[int, tuple[str | None, str | None, str | None]] = {}
     row_hidden: dict[int, bool] = {}
     row_counter = 0
-    for _, el in _iter(src, (T_ROW, T_COL, T_MERGE, T_TPART)):
+    for _, el in iterparse_part(src, (T_ROW, T_COL, T_MERGE, T_TPART)):
         tag = el.tag
         if tag == T_ROW:
             r = el.get("r")
@@ -311,7 +248,7 @@ def _sheet(
                 except ValueError:
                     fr = float(r)
                     if not fr.is_integer():
-                        raise _Irregular from None
+                        raise IrregularPackage from None
                     row_counter = int(fr)
             else:
                 row_counter += 1
@@ -331,20 +268,20 @@ def _sheet(
         elif tag == T_COL:
             mn = el.get("min")
             if mn is None or not 1 <= int(mn) <= 18278:
-                raise _Irregular
+                raise IrregularPackage
             col_dims[int(mn)] = (el.get("hidden"), mn, el.get("max"))
         elif tag == T_MERGE:
             ref = el.get("ref")
             if not ref:
-                raise _Irregular
+                raise IrregularPackage
             c0, r0, c1, r1 = range_boundaries(ref)
             if None in (c0, r0, c1, r1):
-                raise _Irregular
+                raise IrregularPackage
             sd.merged.append((int(r0), int(c0), int(r1), int(c1)))
         elif tag == T_TPART:
             tid = el.get(f"{{{_R}}}id")
             if not tid:
-                raise _Irregular
+                raise IrregularPackage
             tparts.append(tid)
     sd.hidden_rows = {r for r, h in row_hidden.items() if h}
     for hidden, mn, mx in col_dims.values():
@@ -355,7 +292,7 @@ def _sheet(
     covered: set[tuple[int, int]] = set()
     for r0, c0, r1, c1 in dict.fromkeys(sd.merged):
         if (r1 - r0 + 1) * (c1 - c0 + 1) > _MAX_MERGE_AREA:
-            raise _Irregular
+            raise IrregularPackage
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 cells.add((r, c))
@@ -386,15 +323,15 @@ def _cell(
     from_iso: Any,
 ) -> None:
     if c.tag != T_C:
-        raise _Irregular  # openpyxl parses every child of a row as a cell
+        raise IrregularPackage  # openpyxl parses every child of a row as a cell
     coord = c.get("r")
     if not coord:
-        raise _Irregular
+        raise IrregularPackage
     t = c.get("t", "n")
     s = c.get("s", 0)
     sid = int(s) if s else 0
     if sid >= len(styles.formats) or sid < 0:
-        raise _Irregular
+        raise IrregularPackage
     value: Any = None if t == "inlineStr" else (c.findtext(T_V, None) or None)
     pos = coordinate_to_tuple(coord)
     if value is not None:
@@ -408,7 +345,7 @@ def _cell(
         elif t == "s":
             i = int(value)
             if i < 0:
-                raise _Irregular
+                raise IrregularPackage
             value = strings[i]
         elif t == "b":
             value = bool(int(value))
@@ -438,5 +375,5 @@ def _cell(
             elif text != "=":
                 shared[idx] = Translator(text, coord)
         elif ftype == "dataTable":
-            raise _Irregular
+            raise IrregularPackage
         sd.formulas[pos] = text
