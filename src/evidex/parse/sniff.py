@@ -1,15 +1,24 @@
-"""Decide a file's format from its content first, its name second."""
+"""Decide a file's format from its content first, its name second.
+
+Names: the built-in parsers' extensions (:data:`EXTENSIONS`) first, then the extensions that registered plugin
+parsers declare (``Parser.extensions``; :func:`plugin_for`). Plugins are imported only when a name has an
+extension no built-in parser knows, and only plugins (not the built-in parsers) are looked at, so sniffing a
+``.pdf`` or a ``.txt`` never imports a parser module. Content still wins for the known binary formats (PDF,
+images, DOCX, XLSX): a PDF named ``x.foo`` is parsed as a PDF. A plugin's extension wins over the generic
+content guesses (ZIP or OLE containers, HTML-looking or mail-looking text, unknown binary), which is what lets a
+plugin read e.g. a ZIP-based format of its own.
+"""
 
 from __future__ import annotations
 
 import io
 import re
-import struct
 import zipfile
 
+from evidex import registry
 from evidex.errors import EmptyInputError, TypeMismatchError, UnsupportedTypeError
 from evidex.parse.encoding import utf16_without_bom
-from evidex.parse.office.package import _eocd_entry_count
+from evidex.parse.office.package import central_names, eocd_entry_count
 from evidex.structure.limits import DEFAULT_LIMITS
 
 EXTENSIONS: dict[str, str] = {
@@ -32,9 +41,54 @@ _EML_RE = re.compile(
 )
 
 
+_BUILTIN = frozenset(EXTENSIONS.values())
+_CONTENT_WINS = ("pdf", "image", "docx", "xlsx")  # known binary formats: their content beats any name
+
+
 def _ext(name: str) -> str:
     i = name.rfind(".")
     return name[i:].lower() if i >= 0 else ""
+
+
+def _declared(obj: object) -> tuple[str, ...]:
+    exts = getattr(obj, "extensions", ())
+    if isinstance(exts, str):
+        exts = (exts,)
+    if not isinstance(exts, (tuple, list, set, frozenset)):
+        return ()
+    out = []
+    for e in exts:
+        if isinstance(e, str) and e.strip(". "):
+            e = e.strip().lower()
+            out.append(e if e.startswith(".") else "." + e)
+    return tuple(out)
+
+
+def plugin_extensions() -> dict[str, str]:
+    """Extension → parser name for the registered parsers that are not built in (imports those plugins)."""
+    out: dict[str, str] = {}
+    for pname in registry.parsers.names():
+        if pname in _BUILTIN:
+            continue
+        try:
+            obj = registry.parsers.get(pname)
+        except Exception:  # a plugin that cannot be loaded is no candidate (parsing with it would report why)
+            continue
+        for e in _declared(obj):
+            out.setdefault(e, pname)
+    return out
+
+
+def plugin_for(name: str) -> str | None:
+    """The registered plugin parser whose declared extension ends ``name`` (the longest such extension)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if "." not in base:
+        return None
+    best: tuple[int, str] | None = None
+    for e, pname in plugin_extensions().items():
+        if base.endswith(e) and len(base) > len(e) and (best is None or len(e) > best[0]):
+            best = (len(e), pname)
+    return best[1] if best else None
 
 
 def sniff_content(data: bytes, max_entries: int = DEFAULT_LIMITS.max_entries) -> str | None:
@@ -47,11 +101,11 @@ def sniff_content(data: bytes, max_entries: int = DEFAULT_LIMITS.max_entries) ->
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "image"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        declared = _eocd_entry_count(data)
+        declared = eocd_entry_count(data)
         if declared is not None and declared > max_entries:
             # too many members to read the whole central directory here: classify from its first records and
             # let the parser refuse the archive (EntryLimitError) without ever listing it
-            return _classify_names(_central_names(data, max_entries))
+            return _classify_names(central_names(data, max_entries))
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as z:
                 names = set(z.namelist()[:10_000])
@@ -75,34 +129,6 @@ def _classify_names(names: set[str]) -> str:
     return "zip"
 
 
-def _central_names(data: bytes, limit: int) -> set[str]:
-    """Names of the first ``limit`` central-directory records, read raw (bounded; no zipfile listing).
-
-    The directory is found from the end record (the zip64 one when present); when it cannot be found this way,
-    an empty set (→ "zip") is returned and the parser reports the damage.
-    """
-    i = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
-    if i < 0 or i + 22 > len(data):
-        return set()
-    (off,) = struct.unpack_from("<I", data, i + 16)
-    if off == 0xFFFFFFFF:
-        j = data.rfind(b"PK\x06\x06", max(0, i - 1024), i)
-        if j < 0 or j + 56 > len(data):
-            return set()
-        (off,) = struct.unpack_from("<Q", data, j + 48)
-    if not 0 <= off < len(data) or data[off : off + 4] != b"PK\x01\x02":  # e.g. data prepended to the zip
-        k = data.find(b"PK\x01\x02")
-        if k < 0:
-            return set()
-        off = k
-    names: set[str] = set()
-    while len(names) < limit and off + 46 <= len(data) and data[off : off + 4] == b"PK\x01\x02":
-        n, m, c = struct.unpack_from("<HHH", data, off + 28)
-        names.add(data[off + 46 : off + 46 + n].decode("utf-8", "replace"))
-        off += 46 + n + m + c
-    return names
-
-
 def looks_binary(data: bytes) -> bool:
     """Heuristic: NUL bytes or many control characters in the first 8 KiB (UTF-16 with or without BOM excepted)."""
     head = data[:8192]
@@ -122,6 +148,10 @@ def sniff(data: bytes, name: str, declared: str | None = None) -> str:
         raise EmptyInputError("file is empty", path=name)
     by_ext = EXTENSIONS.get(_ext(name))
     by_content = sniff_content(data)
+    if by_ext is None and by_content not in _CONTENT_WINS:
+        plugin = plugin_for(name)
+        if plugin is not None:
+            return plugin
     if by_content in ("zip", "zip-broken", "ole"):
         if by_ext in ("docx", "xlsx") and by_content == "zip-broken":
             return by_ext  # let the parser report the precise damage

@@ -70,7 +70,7 @@ class Package:
         return name in self.names
 
 
-def _eocd_entry_count(data: bytes) -> int | None:
+def eocd_entry_count(data: bytes) -> int | None:
     """Number of entries from the end-of-central-directory record, or None if it cannot be read."""
     i = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
     if i < 0 or i + 22 > len(data):
@@ -127,7 +127,7 @@ def check_package(
         )
     if not data.startswith(b"PK"):
         raise MalformedError(f"not a {kind} file: no zip signature")
-    declared_count = _eocd_entry_count(data)
+    declared_count = eocd_entry_count(data)
     if declared_count is not None and declared_count > limits.max_entries:
         raise EntryLimitError(f"archive declares {declared_count:,} members (limit {limits.max_entries:,})")
     try:
@@ -254,6 +254,34 @@ def parse_xml(data: bytes, name: str) -> Any:
         return etree.fromstring(data, xml_parser())
     except etree.XMLSyntaxError as e:
         raise MalformedError(f"malformed XML in {name!r}: {e}") from None
+
+
+def central_names(data: bytes, limit: int) -> set[str]:
+    """Names of the first ``limit`` central-directory records, read raw (bounded; no zipfile listing).
+
+    The directory is found from the end record (the zip64 one when present); when it cannot be found this way,
+    an empty set is returned (the parser then reports the damage).
+    """
+    i = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if i < 0 or i + 22 > len(data):
+        return set()
+    (off,) = struct.unpack_from("<I", data, i + 16)
+    if off == 0xFFFFFFFF:
+        j = data.rfind(b"PK\x06\x06", max(0, i - 1024), i)
+        if j < 0 or j + 56 > len(data):
+            return set()
+        (off,) = struct.unpack_from("<Q", data, j + 48)
+    if not 0 <= off < len(data) or data[off : off + 4] != b"PK\x01\x02":  # e.g. data prepended to the zip
+        k = data.find(b"PK\x01\x02")
+        if k < 0:
+            return set()
+        off = k
+    names: set[str] = set()
+    while len(names) < limit and off + 46 <= len(data) and data[off : off + 4] == b"PK\x01\x02":
+        n, m, c = struct.unpack_from("<HHH", data, off + 28)
+        names.add(data[off + 46 : off + 46 + n].decode("utf-8", "replace"))
+        off += 46 + n + m + c
+    return names
 
 
 # ====================================================================== reading a pre-checked package
