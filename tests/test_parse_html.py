@@ -306,7 +306,7 @@ def test_huge_text_node_not_truncated() -> None:
 
 
 def test_template_and_hidden_table() -> None:
-    doc = parse("<p>Shown</p><template><p>tpl text</p></template><table hidden><tr><td>hc</td></tr></table>")
+    doc = parse("<p>Shown</p><template><p>tpl text</p></template><table hidden><tr><td>hc</td><td>2</td></tr></table>")
     assert find(doc, NodeKind.CELL, "hc").layer is Layer.HIDDEN
     start = doc.text.index("tpl text")
     assert doc.layer_of(Span(start, start + 8)) is Layer.HIDDEN

@@ -15,6 +15,7 @@ from evidex.parse.html.layers import (
     sets_font_size,
 )
 from evidex.parse.html.segments import BR, PRETEXT, SPACE, TEXT, Emitter, Run, collapse, common_path
+from evidex.parse.html.tables import cell_is_inline, is_layout_table
 from evidex.parse.html.tree import (
     BLOCK,
     DROP,
@@ -48,6 +49,7 @@ class Ctx:
     in_table: bool = False
     dl: _Dl | None = None
     zero_font: bool = False  # inside font-size:0 with overriding descendants: own text is hidden, runs only
+    layout: bool = False  # inside a layout table (see tables.py): rows and cells are blocks or lines
 
 
 @dataclass(slots=True)
@@ -78,6 +80,11 @@ def _span_int(v: str | None) -> int:
     except ValueError:
         return 1
     return min(max(n, 1), 1000)
+
+
+def _key_like(segs: list[tuple[str, str | None]]) -> bool:
+    """A ``<dt>``'s text can be a key: one line, at most 120 characters."""
+    return all(p is not None for _, p in segs) and sum(len(t) for t, _ in segs) <= 120
 
 
 # ---------------------------------------------------------------------------- the walker
@@ -309,7 +316,7 @@ class Walker:
         ctx = Ctx(
             pctx.layer, path, depth, pctx.flatten, pctx.pre, pctx.in_cell,
             pctx.sectioning or tag in SECTIONING, pctx.lists, pctx.in_table, pctx.dl,
-            pctx.zero_font and not sets_font_size(el),
+            pctx.zero_font and not sets_font_size(el), pctx.layout,
         )  # fmt: skip
         own_layer = False
         reason = hidden_reason(el, tag)
@@ -330,8 +337,12 @@ class Walker:
             if tag in VOID_BLOCK or tag in BLOCK or tag in PARA or tag in HEADINGS or tag in LISTS or tag in (
                 "li", "tr", "td", "th", "table", "dl", "dt", "dd", "blockquote", "pre"
             ):  # fmt: skip
-                self.add(SPACE, " ", ctx)
-                ex.finalize = "space"
+                if ctx.dl is not None and not ctx.in_cell and not ctx.pre:  # a block in a <dt>/<dd>: a new line
+                    self.add(BR, "\n", ctx)
+                    ex.finalize = "br"
+                else:
+                    self.add(SPACE, " ", ctx)
+                    ex.finalize = "space"
             if tag in PRE and not ctx.in_cell:
                 ctx.pre = True
             return ex
@@ -384,9 +395,12 @@ class Walker:
         if tag == "table":
             self.flush(ctx)
             self.brk(ctx)
+            if is_layout_table(el):
+                ctx.layout, ex.finalize = True, "block"
+                return ex
             ex.nid = self.open(NodeKind.TABLE, ctx.layer, path)
             self.grid[ex.nid] = []
-            ctx.in_table = True
+            ctx.in_table, ctx.layout = True, False
             return ex
         if tag in LISTS:
             self.flush(ctx)
@@ -420,6 +434,10 @@ class Walker:
                 fk, role = furn or (NodeKind.SECTION, tag)
                 ex.nid = self.open(fk, ctx.layer, path, tag=tag, role=role)
             return ex
+        if ctx.layout and tag in ("td", "th") and cell_is_inline(el):
+            self.add(SPACE, " ", ctx)  # side by side with the row's other inline cells
+            ex.finalize = "space"
+            return ex
         if tag in BLOCK or tag in ("li", "dt", "dd", "tr", "td", "th"):
             self.flush(ctx)
             ex.finalize = "block"
@@ -433,6 +451,8 @@ class Walker:
                 self.b.close()
         if fin == "space":
             self.add(SPACE, " ", ctx)
+        elif fin == "br":
+            self.add(BR, "\n", ctx)
         elif fin == "block":
             self.flush(ctx)
         elif fin == "cell":
@@ -479,6 +499,11 @@ class Walker:
             ksegs = collapse(key) if key else []
             vsegs = [s for s in (collapse(v) for v in values) if s]
             if not ksegs and not vsegs:
+                continue
+            if ksegs and not _key_like(ksegs):  # a <dt> holding a whole product card is no key: read its lines
+                for segs in (ksegs, *vsegs):
+                    self.b.ensure_break(1)
+                    self.kv_block(segs, dl.layer, path, False)
                 continue
             self.b.ensure_break(1)
             nid = self.open(NodeKind.KEY_VALUE, dl.layer, path)
