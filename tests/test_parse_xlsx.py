@@ -104,9 +104,11 @@ def test_displayed_values(doc: Document) -> None:
     assert _cell(doc, "14 March 2024").attrs["type"] == "date"
     assert _cell(doc, "$1,234.50").attrs["type"] == "currency"
     assert _cell(doc, "25%").attrs["type"] == "percent"
-    f = _cell(doc, "=SUM(C4:C5)")  # openpyxl-written files have no cached formula values
-    assert f.attrs["formula"] == "=SUM(C4:C5)"
-    assert any("no cached value" in w for w in doc.warnings)
+    # openpyxl-written files have no cached formula values: the cell is empty, never the formula text
+    (f,) = [n for n in doc.iter_nodes(NodeKind.CELL) if n.attrs.get("formula") == "=SUM(C4:C5)"]
+    assert doc.node_text(f) == "" and f.attrs["cached"] is False and f.attrs["ref"] == "C15"
+    assert "SUM(" not in doc.text
+    assert any("no cached value (C15)" in w for w in doc.warnings)
 
 
 def test_cell_provenance(doc: Document) -> None:
@@ -190,6 +192,15 @@ def test_billion_laughs_in_sheet(xlsx_bytes: bytes) -> None:
         (0, '#,##0;-#,##0;"-"', "-"),
         (5.123, "0.0#", "5.12"),
         (5, "0.0#", "5.0"),
+        (1234.5, '#,##0,"K"', "1K"),  # a trailing comma scales by a thousand
+        (1_500_000, '#,##0.0,,"M"', "1.5M"),
+        (3, "000", "003"),  # zero padding
+        (2.675, "0.00", "2.68"),  # halves away from zero, on the shortest decimal form (as Excel shows it)
+        (0.245, "0%", "25%"),
+        (-0.001, "0.00", "0.00"),  # rounds to zero: no sign
+        (0, '_-* #,##0.00\\ "€"_-;\\-* #,##0.00\\ "€"_-;_-* "-"??\\ "€"_-;_-@_-', "- €"),  # accounting zero
+        (-1234.5, '_-* #,##0.00\\ "€"_-;\\-* #,##0.00\\ "€"_-;_-* "-"??\\ "€"_-;_-@_-', "-1,234.50 €"),
+        (0.5, "#.00", ".50"),
     ],
 )
 def test_format_number(value: float, fmt: str, want: str) -> None:

@@ -1,11 +1,17 @@
 """XLSX → Document: one SHEET per worksheet holding its TABLE(s), cells as Excel displays them.
 
-* Tables on a sheet: declared Excel tables (``ws.tables``) first, then connected components of non-empty
-  cells (8-neighbourhood; merged ranges count as filled; overlapping boxes merged). A lone cell (a title)
-  becomes a PARAGRAPH.
+* Tables on a sheet: declared Excel tables (``ws.tables``, with the header rows they declare) first, then
+  connected components of non-empty cells (8-neighbourhood; merged ranges count as filled; overlapping boxes
+  merged), so tables separated by empty rows or columns are separate TABLE nodes. A lone cell becomes a
+  PARAGRAPH; one-cell text rows in a component's first column above its table ("Quarterly report" over the
+  header row) are title PARAGRAPHs (``attrs["role"] == "title"``), never the table's header.
+* Header rows of a component: a first row of labels over a body that is not all labels, then further label
+  rows (group headers, units) while a label stands over a column of values (``attrs["header_rows"]``).
 * Cell text is the *displayed* value: cached formula results (``data_only``), rendered with the cell's
-  number format (dates, currency, percentages, thousands separators, decimals). Formulas are loaded too
-  when the workbook is small; a formula without a cached value shows the formula text (with a warning).
+  number format (dates, currency, percentages, thousands separators and scaling, padding, decimals rounded
+  half away from zero). Formulas are loaded too when the workbook is small (``attrs["formula"]``); a formula
+  saved without a cached value leaves its cell empty (``attrs["cached"] is False``) with a warning naming the
+  cells — the formula text is never shown as if it were the value.
 * Merged cells: the value sits in the top-left CELL with ``rowspan``/``colspan``; covered cells are omitted.
 * Provenance: ``Prov(sheet_cell="Sheet1!C7")`` on every CELL node and as its anchor.
 * Hidden sheets, rows and columns → HIDDEN layer (kept, never dropped).
@@ -18,8 +24,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from evidex.errors import LimitError, MalformedError, MissingDependencyError
@@ -94,12 +102,27 @@ def _tokens(sec: str) -> list[tuple[str, str]]:
     return out
 
 
-_NUM_CORE = re.compile(r"[0#?][0#?,]*(?:\.[0#?]*)?(?:[Ee][+-][0#]+)?|\.[0#?]+")
+_NUM_CORE = re.compile(r"[0#?][0#?,]*(?:\.[0#?]*)?(?:[Ee][+-][0#]+)?,*|\.[0#?]+,*")
+
+
+def _round_half_up(x: float, places: int) -> str:
+    """``x`` (≥ 0) with ``places`` decimals, halves rounded away from zero as Excel does (on the shortest repr)."""
+    try:
+        q = Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the decimal context holds: binary rounding is as good
+        return f"{x:.{places}f}"
+    return f"{q:f}"
+
+
+def _group(digits: str) -> str:
+    """Thousands separators in a string of digits."""
+    head = len(digits) % 3 or 3
+    return ",".join([digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)])
 
 
 def format_number(v: float, fmt: str | None) -> str:
     """Render a number the way Excel displays it under ``fmt`` (the common cases; else General)."""
-    if not fmt or fmt.lower() == "general" or "/" in fmt:
+    if not fmt or fmt.lower() == "general" or "/" in fmt or not math.isfinite(v):
         return _general(v)
     secs = _split_sections(fmt)
     neg_sec = len(secs) >= 2 and v < 0
@@ -122,6 +145,9 @@ def format_number(v: float, fmt: str | None) -> str:
     if "%" in code:
         x *= 100
     core = m.group(0)
+    scale = len(core) - len(core.rstrip(","))  # each trailing comma divides by 1,000 (#,##0, → thousands)
+    core = core[: len(core) - scale]
+    x /= 1000**scale
     sci = re.search(r"[Ee][+-]", core)
     intpart, _, frac = (core[: sci.start()] if sci else core).partition(".")
     dmin = frac.count("0")
@@ -131,15 +157,13 @@ def format_number(v: float, fmt: str | None) -> str:
         mant, exp = num.split("E")
         num = f"{mant}E{exp[0]}{exp[1:].lstrip('0').rjust(len(core) - sci.end(), '0')}"
     else:
-        num = f"{abs(x):{',' if ',' in intpart else ''}.{dmax}f}"
-        if dmax > dmin and "." in num:
-            keep = num.rstrip("0")
-            whole, _, dec = keep.partition(".")
-            dec = dec.ljust(dmin, "0")
-            num = f"{whole}.{dec}" if dec else whole
-        if intpart and "0" not in intpart and num.startswith("0."):
-            num = num[1:]
-    sign = "-" if x < 0 and not neg_sec and round(abs(x), dmax) != 0 else ""
+        whole, _, dec = _round_half_up(abs(x), dmax).partition(".")
+        dec = dec[:dmin] + dec[dmin:].rstrip("0")  # optional decimals (# ?) only when not zero
+        whole = whole.lstrip("0").rjust(intpart.count("0"), "0")  # 000 pads; # and ? show no lone zero
+        if "," in intpart and whole:
+            whole = _group(whole)
+        num = f"{whole}.{dec}" if dec else whole
+    sign = "-" if x < 0 and not neg_sec and float(_round_half_up(abs(x), dmax)) != 0 else ""
     # rebuild: literals before the core, the number, literals after
     out: list[str] = []
     pos = 0  # position in `code`
@@ -287,6 +311,7 @@ class _Cell:
     raw: Any
     fmt: str | None
     formula: str | None = None
+    cached: bool = True  # False: a formula cell saved without its computed value (its text is empty)
 
 
 Box = tuple[int, int, int, int]  # min_row, min_col, max_row, max_col
@@ -397,19 +422,24 @@ def _sheet(b: DocumentBuilder, sd: SheetData, index: int, budget: int) -> int:
     if sd.count > budget:
         raise LimitError(f"workbook has more than the limit of cells (sheet {name!r}: {sd.count:,})")
     cells: dict[tuple[int, int], _Cell] = {}
-    uncached = 0
+    uncached: list[tuple[int, int]] = []
     for (r, c), (v, fmt) in sd.cells.items():
         formula = sd.formulas.get((r, c))
         if v is None and formula is not None:
-            uncached += 1
-            cells[(r, c)] = _Cell(formula, "formula", formula, None, formula)
+            # never the formula text as if it were the value: the cell stays empty, the formula is an attribute
+            uncached.append((r, c))
+            cells[(r, c)] = _Cell("", "formula", None, None, formula, cached=False)
             continue
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
         text = display_value(v, fmt).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
         cells[(r, c)] = _Cell(text, value_type(v, fmt), v, fmt, formula)
     if uncached:
-        b.warn(f"XLSX: {uncached} formula cell(s) on {name!r} have no cached value; showing the formula text")
+        refs = ", ".join(f"{_a1(c)}{r}" for r, c in sorted(uncached)[:5]) + (", …" if len(uncached) > 5 else "")
+        b.warn(
+            f"XLSX: {len(uncached)} formula cell(s) on {name!r} have no cached value ({refs}): the workbook was "
+            "saved without calculating; those cells are left empty (the formula is in the cell's 'formula' attribute)"
+        )
     spans: dict[tuple[int, int], tuple[int, int]] = {}
     covered: set[tuple[int, int]] = set()
     occupied = set(cells)
@@ -423,15 +453,11 @@ def _sheet(b: DocumentBuilder, sd: SheetData, index: int, budget: int) -> int:
                     covered.add((r, c))
                     if (r0, c0) in cells:
                         occupied.add((r, c))
-    hidden_rows = sd.hidden_rows
-    hidden_cols = sd.hidden_cols
+    grid = _Grid(q, cells, spans, covered, sd.hidden_rows, sd.hidden_cols)
 
     regions: list[tuple[Box, str | None, int]] = []
-    for tn, (r0, c0, r1, c1), _hdr in sd.tables:
-        # One header row, whatever the table declares: the earlier openpyxl walk read ``ws.tables.items()``,
-        # which yields (name, ref) pairs, so ``headerRowCount`` was never seen. Kept for identical output;
-        # honouring ``_hdr`` is a one-word change.
-        regions.append(((r0, c0, r1, c1), tn, 1))
+    for tn, (r0, c0, r1, c1), hdr in sd.tables:
+        regions.append(((r0, c0, r1, c1), tn, max(0, hdr)))  # a declared table says how many header rows it has
         occupied = {p for p in occupied if not (r0 <= p[0] <= r1 and c0 <= p[1] <= c1)}
     regions.extend((bx, None, -1) for bx in _components(occupied))
     regions.sort(key=lambda t: (t[0][0], t[0][1]))
@@ -445,58 +471,128 @@ def _sheet(b: DocumentBuilder, sd: SheetData, index: int, budget: int) -> int:
     )
     b.leaf(NodeKind.HEADING, name, level=1, prov=Prov(sheet_cell=q))
     for box, tname, header_rows in regions:
-        _region(b, q, box, tname, header_rows, cells, spans, covered, hidden_rows, hidden_cols)
+        if tname is None:
+            titles, rest = _split_titles(box, grid)
+            for pos in titles:  # a lone value is a paragraph; one-cell rows over a table are its title
+                _lone(b, grid, pos, role="title" if rest is not None else None)
+            if rest is None:
+                continue
+            box = rest
+        _region(b, grid, box, tname, header_rows)
     b.close(sid)
     return sd.count
 
 
-def _region(
-    b: DocumentBuilder,
-    q: str,
-    box: Box,
-    tname: str | None,
-    header_rows: int,
-    cells: dict[tuple[int, int], _Cell],
-    spans: dict[tuple[int, int], tuple[int, int]],
-    covered: set[tuple[int, int]],
-    hidden_rows: set[int],
-    hidden_cols: set[int],
-) -> None:
+@dataclass
+class _Grid:
+    """One sheet's displayed cells and layout."""
+
+    q: str  # quoted sheet name
+    cells: dict[tuple[int, int], _Cell]
+    spans: dict[tuple[int, int], tuple[int, int]]  # merged top-left → (rows, cols)
+    covered: set[tuple[int, int]]  # cells hidden under a merge
+    hidden_rows: set[int]
+    hidden_cols: set[int]
+
+    def filled(self, r: int, c0: int, c1: int) -> list[int]:
+        """Columns of row ``r`` in ``[c0, c1]`` with a value (or an uncached formula)."""
+        return [c for c in range(c0, c1 + 1) if (r, c) in self.cells]
+
+
+def _split_titles(box: Box, g: _Grid) -> tuple[list[tuple[int, int]], Box | None]:
+    """Title rows above a table (one text cell in the table's first column, e.g. "Quarterly report" over the
+    header row), and the table's own box without them. A lone value is a title; a block of one-cell rows (a
+    list in one column) is a table."""
     r0, c0, r1, c1 = box
+    rows = [r for r in range(r0, r1 + 1) if g.filled(r, c0, c1)]
+    if len(rows) == 1 and len(g.filled(rows[0], c0, c1)) == 1:
+        return [(rows[0], g.filled(rows[0], c0, c1)[0])], None
+    titles: list[tuple[int, int]] = []
+    k = 0
+    while k < len(rows) - 1:
+        cols = g.filled(rows[k], c0, c1)
+        pos = (rows[k], cols[0])
+        if len(cols) != 1 or cols[0] != c0 or g.cells[pos].kind != "text":
+            break
+        titles.append(pos)
+        k += 1
+    rest = rows[k:]
+    if not titles or not any(len(g.filled(r, c0, c1)) > 1 for r in rest):
+        return [], box
+    cols = [c for r in rest for c in g.filled(r, c0, c1)]
+    last = max(c + g.spans.get((r, c), (1, 1))[1] - 1 for r in rest for c in g.filled(r, c0, c1))
+    return titles, (rest[0], min(cols), r1, min(c1, last))
+
+
+def _lone(b: DocumentBuilder, g: _Grid, pos: tuple[int, int], role: str | None = None) -> None:
+    """A value standing alone (a title, a note): a paragraph."""
+    cell = g.cells[pos]
+    if not cell.text:
+        return  # a lone formula without a cached value: nothing to show (the warning names it)
     b.ensure_break(2)
-    filled = [(r0, c) for c in range(c0, c1 + 1) if (r0, c) in cells] if r0 == r1 else []
-    if tname is None and r0 == r1 and len(filled) == 1:  # a lone value (a title): a paragraph
-        pos = filled[0]
-        lone = cells[pos]
-        layer = Layer.HIDDEN if pos[0] in hidden_rows or pos[1] in hidden_cols else None
-        a1 = f"{_a1(pos[1])}{pos[0]}"
-        b.leaf(NodeKind.PARAGRAPH, lone.text, layer=layer, prov=Prov(sheet_cell=f"{q}!{a1}"), anchor=True,
-               attrs={"ref": a1, "type": lone.kind})
-        return
+    layer = Layer.HIDDEN if pos[0] in g.hidden_rows or pos[1] in g.hidden_cols else None
+    a1 = f"{_a1(pos[1])}{pos[0]}"
+    attrs: dict[str, Any] = {"ref": a1, "type": cell.kind}
+    if role:
+        attrs["role"] = role
+    b.leaf(NodeKind.PARAGRAPH, cell.text, layer=layer, prov=Prov(sheet_cell=f"{g.q}!{a1}"), anchor=True, attrs=attrs)
+
+
+def _guess_header_rows(rows: list[int], c0: int, c1: int, g: _Grid) -> int:
+    """Header rows of a table found by layout: a first row of labels over a body that is not all labels, then
+    further all-label rows (a band of group headers, units) while a label stands over a column whose body
+    below is all values (numbers, dates …) — a body row of text with gaps is not taken for a header."""
+    if len(rows) < 2:
+        return 0
+    if not all(g.cells[(rows[0], c)].kind == "text" for c in g.filled(rows[0], c0, c1)):
+        return 0
+    n = 1
+    while n < min(len(rows) - 1, 4):
+        cols = g.filled(rows[n], c0, c1)
+        if not cols or any(g.cells[(rows[n], c)].kind != "text" for c in cols):
+            break
+        below = rows[n + 1 :]
+
+        def values_below(c: int, below: list[int] = below) -> bool:
+            kinds = [g.cells[(r, c)].kind for r in below if (r, c) in g.cells]
+            return bool(kinds) and all(k not in ("text", "formula") for k in kinds)
+
+        if not any(values_below(c) for c in cols):
+            break
+        n += 1
+    return n
+
+
+def _region(b: DocumentBuilder, g: _Grid, box: Box, tname: str | None, header_rows: int) -> None:
+    r0, c0, r1, c1 = box
+    cells = g.cells
+    b.ensure_break(2)
     ref = f"{_a1(c0)}{r0}:{_a1(c1)}{r1}"
     attrs: dict[str, Any] = {"ref": ref}
     if tname:
         attrs["name"] = tname
     rows = [r for r in range(r0, r1 + 1) if any((r, c) in cells for c in range(c0, c1 + 1))]
-    if header_rows < 0:  # guess: a first row of labels over a body that is not all labels
-        first = [cells[(rows[0], c)] for c in range(c0, c1 + 1) if (rows[0], c) in cells] if rows else []
-        header_rows = int(
-            len(rows) > 1 and bool(first) and all(x.kind == "text" for x in first)
-        )
+    if not rows:
+        return
+    if header_rows < 0:
+        header_rows = _guess_header_rows(rows, c0, c1, g)
+    if header_rows:
+        attrs["header_rows"] = header_rows
+    q = g.q
     b.open(NodeKind.TABLE, prov=Prov(sheet_cell=f"{q}!{ref}"), attrs=attrs)
     for ri, r in enumerate(rows):
         if ri:
             b.sep("\n")
         b.open(
             NodeKind.ROW,
-            layer=Layer.HIDDEN if r in hidden_rows else None,
+            layer=Layer.HIDDEN if r in g.hidden_rows else None,
             prov=Prov(sheet_cell=f"{q}!{r}:{r}"),
             attrs={"row": ri, "sheet_row": r},
         )
         last = max(c for c in range(c0, c1 + 1) if (r, c) in cells)
         first_cell = True
         for c in range(c0, last + 1):
-            if (r, c) in covered:
+            if (r, c) in g.covered:
                 continue
             if not first_cell:
                 b.sep(" | ")
@@ -510,13 +606,15 @@ def _region(
                     cattrs["number_format"] = cell.fmt
                 if cell.formula:
                     cattrs["formula"] = cell.formula
-            if (r, c) in spans:
-                rs, cs = spans[(r, c)]
+                if not cell.cached:
+                    cattrs["cached"] = False
+            if (r, c) in g.spans:
+                rs, cs = g.spans[(r, c)]
                 if rs > 1:
                     cattrs["rowspan"] = rs
                 if cs > 1:
                     cattrs["colspan"] = cs
-            layer = Layer.HIDDEN if c in hidden_cols and r not in hidden_rows else None
+            layer = Layer.HIDDEN if c in g.hidden_cols and r not in g.hidden_rows else None
             b.leaf(NodeKind.CELL, cell.text if cell else "", layer=layer, prov=Prov(sheet_cell=f"{q}!{a1}"),
                    anchor=True, attrs=cattrs)
         b.close()
