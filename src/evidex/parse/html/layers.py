@@ -37,8 +37,6 @@ def hidden_reason(el: Any, tag: str) -> str | None:
         return "closed dialog"
     if el.get("hidden") is not None:
         return "hidden attribute"
-    if (el.get("aria-hidden") or "").strip().lower() == "true":
-        return "aria-hidden"
     if tag == "input" and (el.get("type") or "").lower() == "hidden":
         return "hidden input"
     style = el.get("style")

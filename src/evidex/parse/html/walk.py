@@ -6,6 +6,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidex.model import Layer, NodeKind, Prov
+from evidex.parse.html.css import (
+    BLACK,
+    WHITE,
+    Color,
+    Styles,
+    attr_color,
+    background_of,
+    collect,
+    external_hints,
+    hidden_by,
+    parse_color,
+    same_color,
+    zero_font,
+)
 from evidex.parse.html.layers import (
     LAYER_RANK,
     ZERO_FONT_REASON,
@@ -31,6 +45,9 @@ from evidex.parse.html.tree import (
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.kv import match_kv
 
+CAMO_REASON = "text colour equals its background"
+_BLOCK_DISPLAY = frozenset({"block", "flex", "grid", "list-item", "table", "flow-root"})
+_INLINE_DISPLAY = frozenset({"inline", "inline-block", "inline-flex", "contents"})
 _SAFE = frozenset({NodeKind.DOCUMENT, NodeKind.SECTION, NodeKind.QUOTE, NodeKind.PAGE_HEADER, NodeKind.PAGE_FOOTER})
 
 
@@ -50,6 +67,9 @@ class Ctx:
     dl: _Dl | None = None
     zero_font: bool = False  # inside font-size:0 with overriding descendants: own text is hidden, runs only
     layout: bool = False  # inside a layout table (see tables.py): rows and cells are blocks or lines
+    color: Color | None = None  # the inherited text colour (None: unknown)
+    bg: Color | str | None = None  # the background painted under the element ("image": unknown pixels)
+    camo: bool = False  # the text colour is transparent or equals the background: own text is hidden
 
 
 @dataclass(slots=True)
@@ -107,6 +127,7 @@ class Walker:
         self.deep = False
         self.last_nid = 0
         self.skip: Any = None  # the <title> already used
+        self.styles = Styles()  # the page's own CSS (collected at the start of walk)
 
     # -- builder helpers
     def open(self, kind: NodeKind, layer: Layer, path: str, level: int | None = None, **attrs: Any) -> int:
@@ -136,6 +157,9 @@ class Walker:
             else:
                 layer = Layer.HIDDEN
                 self.hidden_reasons.add(ZERO_FONT_REASON)
+        elif ctx.camo and kind in (TEXT, PRETEXT) and layer is not Layer.HIDDEN and text.strip():
+            layer = Layer.HIDDEN
+            self.hidden_reasons.add(CAMO_REASON)
         self.buf.append(Run(kind, text, path if path is not None else ctx.path, layer))
 
     def take(self, layer: Layer) -> list[Run]:
@@ -258,7 +282,13 @@ class Walker:
 
     # -- the walk
     def walk(self, root: Any) -> None:
+        self.styles = collect(root)
+        for msg in self.styles.warnings:
+            self.b.warn(msg)
+        # a browser paints black on a white canvas; with unfetched external stylesheets both are unknown
         ctx0 = Ctx(Layer.BODY, "", 0)
+        if not self.styles.external:
+            ctx0.color, ctx0.bg = BLACK, WHITE
         stack: list[Any] = [(root, ctx0, "/" + local_name(root.tag) if isinstance(root.tag, str) else "/html")]
         while stack:
             item = stack.pop()
@@ -316,13 +346,30 @@ class Walker:
         ctx = Ctx(
             pctx.layer, path, depth, pctx.flatten, pctx.pre, pctx.in_cell,
             pctx.sectioning or tag in SECTIONING, pctx.lists, pctx.in_table, pctx.dl,
-            pctx.zero_font and not sets_font_size(el), pctx.layout,
+            pctx.zero_font and not sets_font_size(el), pctx.layout, pctx.color, pctx.bg,
         )  # fmt: skip
         own_layer = False
         reason = hidden_reason(el, tag)
+        decl = self.styles.declared(el)
+        display = ""
+        if decl:
+            reason = reason or hidden_by(decl)
+            display = decl.get("display", "").split(" ")[0]
+            zf = zero_font(decl)
+            if zf is not None and reason is None:
+                ctx.zero_font = zf  # text-level: a descendant with its own size shows again
+        if decl or tag in ("font", "body") or el.get("bgcolor") is not None:
+            self.paint(el, tag, decl, ctx)
+        elif pctx.camo:
+            ctx.camo = True
+        hint = external_hints(el, self.styles) if reason is None and self.styles.external else None
+        if hint is not None and hint[0] == "hidden":
+            reason = hint[1]
         if reason == ZERO_FONT_REASON and pctx.layer is not Layer.HIDDEN and (pctx.zero_font or overridden_below(el)):
             reason, ctx.zero_font = None, True  # only the text no descendant resizes is hidden (see add)
         furn = furniture_kind(el, tag, pctx.sectioning) if reason is None and pctx.layer is Layer.BODY else None
+        if furn is None and hint is not None and reason is None and pctx.layer is Layer.BODY:
+            furn = (NodeKind.SECTION, hint[1])
         if reason is not None and pctx.layer is not Layer.HIDDEN:
             ctx.layer, own_layer = Layer.HIDDEN, True
             self.hidden_reasons.add(reason)
@@ -336,8 +383,9 @@ class Walker:
         if not structured:
             if tag in VOID_BLOCK or tag in BLOCK or tag in PARA or tag in HEADINGS or tag in LISTS or tag in (
                 "li", "tr", "td", "th", "table", "dl", "dt", "dd", "blockquote", "pre"
-            ):  # fmt: skip
-                if ctx.dl is not None and not ctx.in_cell and not ctx.pre:  # a block in a <dt>/<dd>: a new line
+            ) or display in _BLOCK_DISPLAY:  # fmt: skip
+                # a block in a <dt>/<dd>, or one the page's CSS makes a block: a new line
+                if (ctx.dl is not None or display in _BLOCK_DISPLAY) and not ctx.in_cell and not ctx.pre:
                     self.add(BR, "\n", ctx)
                     ex.finalize = "br"
                 else:
@@ -438,10 +486,27 @@ class Walker:
             self.add(SPACE, " ", ctx)  # side by side with the row's other inline cells
             ex.finalize = "space"
             return ex
-        if tag in BLOCK or tag in ("li", "dt", "dd", "tr", "td", "th"):
+        if display in _INLINE_DISPLAY and tag in BLOCK:
+            return ex  # the page's CSS lays this block out inline
+        if tag in BLOCK or tag in ("li", "dt", "dd", "tr", "td", "th") or display in _BLOCK_DISPLAY:
             self.flush(ctx)
             ex.finalize = "block"
         return ex
+
+    def paint(self, el: Any, tag: str, decl: dict[str, str], ctx: Ctx) -> None:
+        """Text colour and background after ``el``'s own declarations; hide text painted in its background."""
+        value = decl.get("color") or (el.get("color") if tag == "font" else el.get("text") if tag == "body" else None)
+        if value:
+            c = parse_color(value) if decl.get("color") else attr_color(value)
+            if c is not None:
+                ctx.color = c
+        bg = background_of(decl, el)
+        if bg is not None:
+            ctx.bg = bg
+        color = ctx.color
+        ctx.camo = color is not None and (
+            color[3] <= 0.01 or (isinstance(ctx.bg, tuple) and same_color(color, ctx.bg))
+        )
 
     def exit(self, ex: _Exit) -> None:
         ctx, fin = ex.ctx, ex.finalize
