@@ -200,10 +200,31 @@ def _section_heading(doc: Document, n: Node) -> str:
     return ""
 
 
+_NOT_SCANNED = frozenset({Layer.HIDDEN, Layer.METADATA})
+
+
+def _title_heading(doc: Document) -> int | None:
+    """The node id of the document's first heading when it is a top-level one (the title of most reports,
+    papers and pages: an ``<h1>``, a PDF's largest first line); None when the first heading is a sub-heading."""
+    first: Node | None = None
+    top: int | None = None
+    for n in doc.nodes:
+        if n.kind is not NodeKind.HEADING or n.layer is not Layer.BODY or n.span.empty:
+            continue
+        if first is None:
+            first = n
+        lv = n.level or 1
+        top = lv if top is None else min(top, lv)
+    if first is None or (first.level or 1) != top:
+        return None
+    return first.id
+
+
 def build_candidates(doc: Document, *, include_furniture: bool = True) -> CandidateSet:
     cs = CandidateSet(doc)
     text = doc.text
     layer_at = doc.layer_of  # the innermost node's layer (a tree descent, not a scan of all nodes)
+    first_heading = _title_heading(doc)
 
     # 1. structure: key–value pairs, table cells, short lines
     for n in doc.nodes:
@@ -214,7 +235,11 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             key = next((k for k in kids if k.kind is NodeKind.KEY), None)
             val = next((k for k in kids if k.kind is NodeKind.VALUE), None)
             if key is not None and val is not None and not val.span.empty:
-                cs.add(val.span, "kv", label=doc.node_text(key), tags={"text"}, node=val.id, layer=n.layer)
+                label = doc.node_text(key)
+                meaning = n.attrs.get("meaning")  # what a standard key stands for (e-mail From → author)
+                if isinstance(meaning, str) and meaning and meaning.lower() not in label.lower():
+                    label = f"{label} ({meaning})"
+                cs.add(val.span, "kv", label=label, tags={"text"}, node=val.id, layer=n.layer)
         elif n.kind is NodeKind.CELL and not n.span.empty:
             header, row_label = _cell_context(doc, n)
             is_header = bool(n.attrs.get("header"))
@@ -228,8 +253,13 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
                     continue
                 label = row_label
             cs.add(n.span, "cell", label=label, tags={"text"}, node=n.id, layer=n.layer)
-        elif n.kind in (NodeKind.HEADING, NodeKind.TITLE):
-            cs.add(n.span, "heading", tags={"text"}, node=n.id, layer=n.layer)
+        elif n.kind is NodeKind.TITLE:  # the document says this is its title (HTML <title>, a Title style)
+            cs.add(n.span, "heading", label="subtitle" if (n.level or 1) > 1 else "title", tags={"text", "title"},
+                   node=n.id, layer=n.layer)
+        elif n.kind is NodeKind.HEADING:
+            label = "title" if n.id == first_heading else ""
+            cs.add(n.span, "heading", label=label, tags={"text", "title"} if label else {"text"}, node=n.id,
+                   layer=n.layer)
         elif n.kind in (NodeKind.PARAGRAPH, NodeKind.LIST_ITEM, NodeKind.TEXT, NodeKind.LINE):
             body = doc.node_text(n)
             heading = _section_heading(doc, n)
@@ -261,11 +291,13 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
         if lay is not Layer.HIDDEN:
             cs.add(s, "date", label=_left_label(text, d.start), tags={"date"}, layer=lay)
     date_hulls = [Span(d.start, d.end) for d in find_dates(text)]
+    # below, patterns in the metadata layer are skipped: its entries are key–value candidates already, and
+    # tool names there ("Producer: … Corporation") are not the document's organisations or places
     for rx, tag in ((_AMOUNT, "amount"), (_IDENT, "ident"), (_EMAIL, "email"), (_PERCENT, "percent")):
         for m in rx.finditer(text):
             s = Span(m.start(), m.end())
             lay = layer_at(s)
-            if lay is Layer.HIDDEN or any(d.overlaps(s) for d in date_hulls):
+            if lay in _NOT_SCANNED or any(d.overlaps(s) for d in date_hulls):
                 continue
             tags = {tag}
             if tag == "amount" and re.fullmatch(r"\d+", m.group().strip()):
@@ -274,12 +306,12 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
     for du in find_durations(text):
         s = Span(du.start, du.end)
         lay = layer_at(s)
-        if lay is not Layer.HIDDEN:
+        if lay not in _NOT_SCANNED:
             cs.add(s, "duration", label=_left_label(text, du.start), tags={"duration"}, layer=lay)
     for m in PLACE_RE.finditer(text):
         s = Span(m.start(), m.end())
         lay = layer_at(s)
-        if lay is not Layer.HIDDEN:
+        if lay not in _NOT_SCANNED:
             cs.add(s, "place", label=_left_label(text, m.start()), tags={"place", "text"}, layer=lay)
     for m in ORG_NAME_RE.finditer(text):
         cut, name = trim_org(m.group())
@@ -287,7 +319,7 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             continue
         s = Span(m.start() + cut, m.end())
         lay = layer_at(s)
-        if lay is not Layer.HIDDEN:
+        if lay not in _NOT_SCANNED:
             cs.add(s, "org", label=_left_label(text, s.start), tags={"org", "text"}, layer=lay)
     # names followed by a registration number: "BOON SENG PAPER SDN BHD (1248717-W)" → the name alone
     for c in list(cs.items):

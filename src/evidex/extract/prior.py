@@ -34,6 +34,7 @@ _SYNONYMS: tuple[frozenset[str], ...] = tuple(
         "quantity qty hours units",
         "description item service product details",
         "subtotal sub",
+        "version revision release edition",
     )
 )
 _ID_WORDS = {"number", "no", "id", "ref", "reference", "code", "invoice", "order", "account", "policy"}
@@ -152,6 +153,9 @@ def overlap(terms: frozenset[str], text: str) -> float:
     return min(1.0, hit / min(len(ws), 3))
 
 
+_LAYER_PEN = {"body": 1.0, "metadata": 0.85}
+
+
 def prior(q: FieldQuery, c: Candidate) -> float:
     ts = type_score(q.field, c)
     if ts == 0.0:
@@ -161,12 +165,15 @@ def prior(q: FieldQuery, c: Candidate) -> float:
         # the field's name counts fully; words of its description only weakly (they describe context too)
         label = max(overlap(q.name_terms, c.label), 0.4 * overlap(q.all_terms, c.label))
         label -= 0.5 * conflict(q.name_terms, c.label)
+        if ts < 0.8 and label >= 0.99 and c.source in ("kv", "cell") and q.field.type is FieldType.STRING:
+            ts = 0.8  # a value whose key names the field ("Version: 2.1") answers a text field even if numeric
     content = 0.5 * overlap(q.all_terms, c.text) if q.field.type is FieldType.STRING else 0.0
     shp = 1.0 if q.shapes and shape(c.text) in q.shapes else 0.0
     src = {"kv": 1.0, "cell": 0.9, "address": 0.8, "duration": 0.6, "place": 0.5, "org": 0.6, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
            "paragraph": 0.3, "email": 0.5, "percent": 0.5}.get(c.source, 0.3)
     length_pen = 1.0 if len(c.text) <= (200 if c.source == "address" else 80) else 0.6
-    layer_pen = 1.0 if c.layer.value == "body" else 0.5
+    # the document's own metadata is nearly as good as its body (often stale or a template's); furniture is not
+    layer_pen = _LAYER_PEN.get(c.layer.value, 0.5)
     role = 0.0
     if q.role is not None:
         if q.role in c.tags:

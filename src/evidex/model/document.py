@@ -43,9 +43,27 @@ class NodeKind(StrEnum):
 
 
 class Layer(StrEnum):
+    """Which kind of text a node holds. Every layer stays in the canonical text (nothing is deleted); views
+    and candidate builders choose which layers they read.
+
+    * ``BODY`` — what a person reads as the document.
+    * ``FURNITURE`` — running headers/footers, navigation, boilerplate: printed, but not the content.
+    * ``HIDDEN`` — text a reader cannot see (display:none, white-on-white, < 1pt …). Never a candidate.
+    * ``METADATA`` — what the document carries but does not print: a PDF's info dictionary, DOCX core
+      properties, HTML ``<meta>`` elements. Parsers add it through :meth:`DocumentBuilder.add_metadata
+      <evidex.structure.builder.DocumentBuilder.add_metadata>`, which appends one ``Key: value`` KEY_VALUE
+      node per entry at the end of the canonical text (in one SECTION node with ``attrs["role"] ==
+      "metadata"``), each with provenance naming its origin (``Prov.part`` such as ``pdf:/Info/Title`` or
+      ``docProps/core.xml#dc:creator``, or the ``<meta>`` element's ``dom_path``), so a metadata value is
+      evidence like any other span. Views shown to models skip it by default (``BODY_ONLY``); candidates
+      include it (labelled by its key), so a ``title`` / ``author`` / ``date`` field can be answered from it.
+      Printed metadata-like text (an e-mail's header block, an HTML ``<title>``) keeps its own layer.
+    """
+
     BODY = "body"
     FURNITURE = "furniture"  # running headers/footers, navigation, boilerplate
     HIDDEN = "hidden"  # text a reader cannot see (display:none, white-on-white, < 1pt …)
+    METADATA = "metadata"  # what the document carries but does not print (info dictionary, core properties, <meta>)
 
 
 class Origin(StrEnum):

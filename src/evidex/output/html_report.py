@@ -79,6 +79,7 @@ mark.flash,tr.flash td{animation:flash 1.2s ease-out}
 @keyframes flash{0%{background:#ff8a00;box-shadow:0 0 0 3px #ff8a00}100%{}}
 .l-furniture{opacity:.55;background:repeating-linear-gradient(135deg,transparent 0 6px,#e6e9ed 6px 8px)}
 .l-hidden{opacity:.5;outline:1px dashed #cf222e;color:#8c1b24}
+.l-metadata{color:#57606a;font-style:italic;border-left:3px solid #8250df;padding-left:2px}
 .legend span{margin-right:10px}
 """
 
@@ -323,7 +324,8 @@ def write_html_report(records: Iterable[Record], path: str | os.PathLike[str], *
             f'</main>\n<header class="top"><h1>{_esc(title)}</h1>'
             f'<div>{n_docs} document(s), {n_failed} failed · {summary}</div>'
             '<div class="legend meta"><span class="l-furniture">furniture text</span>'
-            '<span class="l-hidden">hidden text</span><mark>evidence</mark> '
+            '<span class="l-hidden">hidden text</span><span class="l-metadata">metadata (not printed)</span>'
+            '<mark>evidence</mark> '
             "click a field to jump to its evidence</div></header>"
             f'<nav class="toc"><ol>{"".join(toc)}</ol></nav>'
             f"<script>{_JS}</script></body></html>\n"

@@ -28,6 +28,9 @@ class _Open:
     end: int | None = None
 
 
+_PLACEHOLDERS = frozenset({"untitled", "anonymous", "(unspecified)", "unspecified", "unknown", "none", "null", "n/a"})
+
+
 class DocumentBuilder:
     def __init__(self, source: Source, doc_id: str, limits: Limits = DEFAULT_LIMITS) -> None:
         self.source = source
@@ -42,6 +45,7 @@ class DocumentBuilder:
         self._pages: list[Page] = []
         self.warnings: list[str] = []
         self.metadata: dict[str, str] = {}
+        self._meta_entries: list[tuple[str, str, Prov, dict[str, Any]]] = []
 
     # ------------------------------------------------------------------ text
     @property
@@ -180,6 +184,46 @@ class DocumentBuilder:
         if message not in self.warnings:
             self.warnings.append(message)
 
+    # ------------------------------------------------------------------ document metadata
+    def add_metadata(self, key: str, value: str, prov: Prov, *, attrs: Mapping[str, Any] | None = None) -> bool:
+        """Record one of the document's own metadata entries (a PDF info key, a DOCX core property, a ``<meta>``).
+
+        The entries are written by :meth:`build` after all content, one ``Key: value`` line each, as
+        KEY_VALUE / KEY / VALUE nodes on the METADATA layer inside one SECTION (``attrs["role"] ==
+        "metadata"``); ``prov`` names the origin (node provenance, which :meth:`Document.locate` returns; no page
+        anchor, since the entry is on no page). ``key`` is a
+        short human label (``Title``, ``Author``, ``Creation date``); ``attrs`` may add e.g. ``raw`` (the value
+        as stored, when it was reformatted) and ``meaning`` (what the key stands for, used as a label cue).
+        Whitespace in the value is collapsed; empty values and exact repeats are skipped. Returns whether
+        the entry was kept.
+        """
+        key = " ".join(key.split())
+        value = " ".join(value.split())[:2000]
+        if value.lower() in _PLACEHOLDERS:  # a tool's "no value" (ReportLab writes untitled / anonymous)
+            return False
+        if not key or not value or any(k == key and v == value for k, v, _, _ in self._meta_entries):
+            return False
+        self._meta_entries.append((key, value, prov, dict(attrs or {})))
+        return True
+
+    def _write_metadata(self) -> None:
+        if not self._meta_entries:
+            return
+        # the section opens before its separator, so a view without the metadata layer ends exactly where the
+        # content does (plain_view(doc).text is the text without metadata)
+        sid = self.open(NodeKind.SECTION, layer=Layer.METADATA, attrs={"role": "metadata"})
+        self.ensure_break(2)
+        for i, (key, value, prov, attrs) in enumerate(self._meta_entries):
+            if i:
+                self.sep("\n")
+            kv = self.open(NodeKind.KEY_VALUE, layer=Layer.METADATA, prov=prov, attrs={"name": key, **attrs})
+            self.leaf(NodeKind.KEY, key, prov=prov)
+            self.sep(": ")
+            self.leaf(NodeKind.VALUE, value, prov=prov)
+            self.close(kv)
+        self.close(sid)
+        self._meta_entries.clear()
+
     # ------------------------------------------------------------------ composition
     def embed(self, child: Document, prov: Prov | None = None) -> None:
         """Inline a child document (e.g. an e-mail attachment) under the current node.
@@ -221,6 +265,7 @@ class DocumentBuilder:
     def build(self) -> Document:
         while len(self._stack) > 1:
             self.close()
+        self._write_metadata()
         text = "".join(self._parts)
         root = self._nodes[0]
         root.end = len(text)

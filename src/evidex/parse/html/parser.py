@@ -16,7 +16,9 @@
   Hidden/furniture text *inside* a visible block (a hidden ``<span>`` in a paragraph) is moved out of
   the block into a TEXT node right after it, so a paragraph or key–value never mixes in invisible text.
 * ``<script>``, ``<style>``, ``<noscript>`` are not text and are dropped. ``<title>`` goes to
-  ``metadata["title"]`` and to a TITLE node on the furniture layer at the start.
+  ``metadata["title"]`` and to a TITLE node on the furniture layer at the start. Descriptive ``<meta>``
+  elements (author, description, keywords, dates, ``og:title`` …; not viewport/robots) become METADATA-layer
+  ``name: content`` entries at the end of the text, with the element's DOM path as provenance.
 * Each text run gets an Anchor whose ``Prov.dom_path`` is its element's path, e.g. ``/html/body/div[2]/p[1]``
   (1-based index among same-tag siblings; ``html``/``head``/``body`` unindexed).
 
@@ -27,15 +29,51 @@ detection), ``html_segments`` (inline runs → whitespace-collapsed segments), `
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 from evidex.errors import EmptyInputError
 from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
-from evidex.parse.html.tree import WS, decode_html, fallback_tree, find_title, lxml_tree
+from evidex.parse.html.tree import WS, decode_html, fallback_tree, find_title, local_name, lxml_tree
 from evidex.parse.html.walk import Ctx, Walker
+from evidex.structure.builder import DocumentBuilder
 
 __all__ = ["HtmlParser"]
+
+
+# <meta name|property> whose name holds one of these words describes the document (title, author, dates …);
+# technical ones (viewport, robots, og:image, twitter:card …) do not
+_META_WORDS = frozenset(
+    ["title", "author", "authors", "creator", "description", "abstract", "keywords", "subject", "date", "published", "modified", "created", "updated", "issued", "version", "publisher", "copyright", "site_name"]
+)
+_META_NAME_WORDS = re.compile(r"[a-z]+(?:_name)?")
+
+
+def _meta_entry(b: DocumentBuilder, meta: Any) -> None:
+    """A descriptive ``<meta>`` element as a METADATA-layer entry, keyed by its own name, with its DOM path."""
+    name = WS.sub(" ", meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip()
+    content = WS.sub(" ", meta.get("content") or "").strip()
+    if not name or not content or len(name) > 60:
+        return
+    if not set(_META_NAME_WORDS.findall(name.lower())) & _META_WORDS:
+        return
+    b.add_metadata(name, content, Prov(dom_path=_dom_path(meta)), attrs={"origin": "html-meta"})
+
+
+def _dom_path(el: Any) -> str:
+    parts: list[str] = []
+    cur = el
+    while cur is not None and len(parts) < 64:
+        parent = cur.getparent()
+        tag = local_name(cur.tag) if isinstance(cur.tag, str) else "node()"
+        if parent is None or tag in ("html", "head", "body"):
+            parts.append(tag)
+        else:
+            idx = 1 + sum(1 for s in cur.itersiblings(preceding=True) if s.tag == cur.tag)
+            parts.append(f"{tag}[{idx}]")
+        cur = parent
+    return "/" + "/".join(reversed(parts))
 
 
 class HtmlParser:
@@ -69,6 +107,7 @@ class HtmlParser:
             name = (meta.get("name") or "").strip().lower()
             if name in ("description", "author", "keywords") and meta.get("content"):
                 b.metadata.setdefault(name, WS.sub(" ", meta.get("content") or "").strip())
+            _meta_entry(b, meta)
         walker.walk(root)
         walker.flush(Ctx(Layer.BODY, "/html", 0))
         while b.current != 0:

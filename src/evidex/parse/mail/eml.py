@@ -176,6 +176,11 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+# what a header stands for, in RFC 5322's words (§3.6.2: From/Sender are the message's author(s); §3.6.5: the
+# Subject identifies its topic): a label cue for candidates, so a schema's ``author`` / ``title`` finds them
+_MEANING = {"from": "author", "sender": "author", "subject": "title"}
+
+
 def _num(prefix: str, i: int) -> str:
     return f"{prefix}.{i}" if prefix else str(i)
 
@@ -260,6 +265,8 @@ class _Render:
     def _header(self, name: str, raw: str, section: str, *, top: bool) -> None:
         b = self.b
         attrs: dict[str, Any] = {"name": name}
+        if name.lower() in _MEANING:
+            attrs["meaning"] = _MEANING[name.lower()]
         limit = self.limits.max_header_bytes
         if len(raw) > limit:
             cut = raw[:limit]

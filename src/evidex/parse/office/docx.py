@@ -26,6 +26,7 @@ from evidex.model import Document, Layer, NodeKind, Prov
 from evidex.parse.base import ParseContext
 from evidex.parse.office.docx_pkg import (
     Lookup,
+    core_properties,
     docx_lookup,
     docx_numbering_of,
     docx_styles_of,
@@ -33,14 +34,7 @@ from evidex.parse.office.docx_pkg import (
     open_docx,
 )
 from evidex.parse.office.docx_styles import Style as _Style
-from evidex.parse.office.docx_styles import (
-    StyleTable,
-    dark_color,
-    dark_shading,
-    hidden_rpr,
-    numbering_formats,
-    text_color,
-)
+from evidex.parse.office.docx_styles import StyleTable, numbering_formats
 from evidex.parse.office.package import check_package, parse_xml
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.kv import match_kv
@@ -106,7 +100,6 @@ class _Piece:
     text: str
     prov: Prov | None
     hidden: bool
-    reason: str = ""  # why hidden: "vanish" (w:vanish, w:specVanish, a hidden style) or "white-text"
 
 
 class _Walker:
@@ -121,9 +114,6 @@ class _Walker:
         self.note_mark = ""
         self.table_depth = 0
         self._cell_start = 0
-        self.dark = 0  # > 0 inside something shaded dark (cell, text box, page background): white text shows
-        self._para_dark = False
-        self._para_color: str | None = None
 
     # ------------------------------------------------------------------ styles
     def _style(self, sid: str | None) -> _Style:
@@ -144,8 +134,6 @@ class _Walker:
             if out.num_id is None:
                 out.num_id, out.ilvl = s.num_id, s.ilvl
             out.hidden = out.hidden or s.hidden
-            out.color = s.color if out.color is None else out.color
-            out.dark_fill = out.dark_fill or s.dark_fill
             sid, seen = s.based_on, seen + 1
         return out
 
@@ -160,6 +148,8 @@ class _Walker:
             return _Para("heading", int(m.group(1)), hidden=hidden)
         if name == "title":
             return _Para("title", hidden=hidden)
+        if name == "subtitle":  # a TITLE node of level 2
+            return _Para("title", 2, hidden=hidden)
         if outline is not None and outline.isdigit() and int(outline) < 9:
             return _Para("heading", int(outline) + 1, hidden=hidden)
         if st.outline is not None and st.outline < 9:
@@ -186,10 +176,6 @@ class _Walker:
     def pieces(self, p: Any, path: str) -> tuple[list[_Piece], list[tuple[Any, str]]]:
         out: list[_Piece] = []
         boxes: list[tuple[Any, str]] = []
-        ppr = p.find(_T_PPR)
-        st = self._style(_wval(ppr, "pStyle"))
-        self._para_dark = dark_shading(ppr) or st.dark_fill
-        self._para_color = st.color
         self._inline(p, path, out, boxes)
         return out, boxes
 
@@ -214,23 +200,8 @@ class _Walker:
                 if choice is not None:
                     self._inline(choice, f"{cpath}/Choice", out, boxes)
 
-    def _hidden_run(self, rpr: Any) -> str:
-        """Why a run cannot be seen ("" when it can): hidden by its properties or its character style, or white
-        text (its own colour, its character style's or its paragraph style's) on no dark background."""
-        rst = self._style(_wval(rpr, "rStyle")) if rpr is not None else None
-        if hidden_rpr(rpr) or (rst is not None and rst.hidden):
-            return "vanish"
-        color = text_color(rpr)
-        if color is None and rst is not None:
-            color = rst.color
-        if color is None:
-            color = self._para_color
-        if color != "white" or self.dark or self._para_dark or dark_shading(rpr):
-            return ""
-        return "" if rst is not None and rst.dark_fill else "white-text"
-
     def _run(self, r: Any, path: str, out: list[_Piece], boxes: list[tuple[Any, str]]) -> None:
-        reason = self._hidden_run(r.find(_T_RPR))
+        hidden = _on(r.find(_T_RPR), "vanish")
         parts: list[str] = []
         for c in r:
             name = _local(c)
@@ -253,7 +224,7 @@ class _Walker:
                     boxes.append((box, f"{path}/txbx[{len(boxes) + 1}]"))
         text = "".join(parts)
         if text:
-            out.append(_Piece(text, Prov(part=path), bool(reason), reason))
+            out.append(_Piece(text, Prov(part=path), hidden))
 
     def emit(self, pieces: list[_Piece], a: int, z: int, node_hidden: bool) -> None:
         """Append the characters ``[a, z)`` of the joined pieces, one anchor per run slice."""
@@ -263,7 +234,7 @@ class _Walker:
             if s < e:
                 piece = pc.text[s - pos : e - pos]
                 if pc.hidden and not node_hidden:
-                    self.b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=pc.prov, attrs={"hidden": pc.reason})
+                    self.b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=pc.prov)
                     self.b.text(piece, pc.prov)
                     self.b.close()
                 else:
@@ -359,10 +330,8 @@ class _Walker:
                 b.open(NodeKind.PARAGRAPH, layer=layer, prov=prov)
                 self.emit(pieces, a, z, hidden)
                 b.close()
-        self.dark += 1  # a text box sits on its shape, whose fill this walker does not read: white text may show
         for box, bpath in boxes:
             self.blocks(box, bpath, in_cell=in_cell)
-        self.dark -= 1
 
     def list_item(self, info: _Para, pieces: list[_Piece], a: int, z: int, hidden: bool, prov: Prov) -> None:
         b = self.b
@@ -409,8 +378,6 @@ class _Walker:
         b.open(NodeKind.TABLE, prov=Prov(part=path))
         rows = [c for c in tbl if _local(c) == "tr"]
         last_row = _last_with_text(rows)
-        tblpr = tbl.find(_w("tblPr"))
-        shaded_table = dark_shading(tblpr) or self._style(_wval(tblpr, "tblStyle")).dark_fill
         origin: dict[int, list[int]] = {}  # grid column → [cell nid, rowspan]
         for ri, tr in enumerate(rows):
             if ri and ri <= last_row:
@@ -449,10 +416,7 @@ class _Walker:
                     origin.pop(col, None)
                 saved = self._cell_start
                 self._cell_start = b.pos
-                shaded = shaded_table or dark_shading(tcpr)
-                self.dark += shaded
                 self.blocks(tc, f"{rpath}/tc[{ci + 1}]", in_cell=True)
-                self.dark -= shaded
                 self._cell_start = saved
                 b.close(cid)
                 col += span
@@ -496,6 +460,12 @@ def _text_boxes(container: Any) -> list[Any]:
     return out
 
 
+def _core_metadata(b: DocumentBuilder, core: tuple[tuple[str, str, str], ...], part: str) -> None:
+    """Core properties (title, subject, author, version, revision, dates …) as METADATA-layer entries."""
+    for label, value, qname in core:
+        b.add_metadata(label, value, Prov(part=f"{part}#{qname}"), attrs={"origin": "docx-core", "key": qname})
+
+
 class DocxParser:
     name: ClassVar[str] = "docx"
     media_type: ClassVar[str] = MEDIA_TYPE
@@ -519,6 +489,7 @@ class DocxParser:
         if fast is not None:  # the common case: lxml directly, lazy style table
             b = ctx.builder(data, MEDIA_TYPE)
             b.metadata.update(fast.metadata)
+            _core_metadata(b, fast.core, fast.core_part)
             numfmt = numbering_formats(fast.numbering) if fast.numbering is not None else {}
             w = _Walker(b, fast.styles, numfmt)
             body = fast.body
@@ -535,12 +506,12 @@ class DocxParser:
                     v = getattr(cp, key, None)
                     if v:
                         b.metadata[key] = str(v)
+                _core_metadata(b, core_properties(cp._element), "/docProps/core.xml")
             except Exception:
                 pass
             w = _Walker(b, docx_styles_of(d), docx_numbering_of(d))
             body = d.element.body
             headers, footers = _header_parts(docx_lookup(d), body)
-        w.dark = int(_dark_page(body))
         w.flat = True
         for pname, el in headers:
             _furniture(w, NodeKind.PAGE_HEADER, pname, el)
@@ -557,13 +528,6 @@ class DocxParser:
         if pkg.has("word/comments.xml"):
             b.warn("DOCX: comments are not extracted")
         return b.build()
-
-
-def _dark_page(body: Any) -> bool:
-    """The document sets a dark page colour (``w:background``): white text is then meant to be read."""
-    root = body.getparent()
-    bg = root.find(_w("background")) if root is not None else None
-    return bg is not None and dark_color(bg)
 
 
 def _header_parts(lookup: Lookup, body: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:

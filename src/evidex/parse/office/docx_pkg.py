@@ -57,6 +57,35 @@ class DocxPackage:
     numbering: Any | None  # root of the numbering part, or None
     metadata: dict[str, str]
     related: dict[str, tuple[str, Any]] = field(default_factory=dict)  # rId → (part name, root) of headers/footers
+    core: tuple[tuple[str, str, str], ...] = ()  # core properties: (label, value, origin), see core_properties()
+    core_part: str = "/docProps/core.xml"
+
+
+# core properties (OPC part 2 §11) by qualified name → the label Word shows for them
+_CORE_LABELS = {
+    "dc:title": "Title", "dc:subject": "Subject", "dc:creator": "Author", "cp:keywords": "Keywords",
+    "dc:description": "Description", "cp:category": "Category", "cp:contentStatus": "Status",
+    "cp:version": "Version", "cp:revision": "Revision", "cp:lastModifiedBy": "Last modified by",
+    "dcterms:created": "Creation date", "dcterms:modified": "Modification date",
+    "cp:lastPrinted": "Last printed date", "dc:language": "Language", "dc:identifier": "Identifier",
+}
+_CORE_NS = {
+    "http://purl.org/dc/elements/1.1/": "dc",
+    "http://purl.org/dc/terms/": "dcterms",
+    "http://schemas.openxmlformats.org/package/2006/metadata/core-properties": "cp",
+}
+
+
+def core_properties(root: Any) -> tuple[tuple[str, str, str], ...]:
+    """``(label, value, qualified name)`` for each non-empty core property, in the order of ``_CORE_LABELS``."""
+    found: dict[str, str] = {}
+    for el in root if root is not None else ():
+        tag = el.tag if isinstance(el.tag, str) else ""
+        ns, _, local = tag[1:].partition("}")
+        qname = f"{_CORE_NS.get(ns, '')}:{local}"
+        if qname in _CORE_LABELS and el.text and el.text.strip() and qname not in found:
+            found[qname] = el.text.strip()
+    return tuple((label, found[q], q) for q, label in _CORE_LABELS.items() if q in found)
 
 
 def _parse(raw: bytes) -> Any:
@@ -112,7 +141,7 @@ def _open(data: bytes) -> DocxPackage:
             if rel.target not in parsed:
                 parsed[rel.target] = rd.xml(rel.target)
             related[rid] = (rel.target, parsed[rel.target])
-    return DocxPackage(body, styles, numbering, metadata, related)
+    return DocxPackage(body, styles, numbering, metadata, related, core_properties(cp), core)
 
 
 # ---------------------------------------------------------------- shared with the python-docx fallback

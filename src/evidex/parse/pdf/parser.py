@@ -128,6 +128,7 @@ class PdfParser:
                 meta = {}
             for k, v in meta.items():
                 b.metadata[k.lower()] = str(v)
+            _info_metadata(b, meta)
             pages = [self._read_page(pdf, i, raw, ctx) for i in range(n)]
         finally:
             pdf.close()
@@ -186,6 +187,48 @@ class PdfParser:
         out.warnings.append(f"OCR: page {out.number} has no text layer; its text was recognised with {engine.name}")
         k = 1.0 / scale
         return [Word(w.text, w.x0 * k, w.y0 * k, w.x1 * k, w.y1 * k, (w.y1 - w.y0) * k, conf=w.conf) for w in ocr_words]
+
+
+# the info dictionary's keys, as labels a reader (and the candidate builder's label cues) understands
+_INFO_LABELS = {
+    "Title": "Title", "Author": "Author", "Subject": "Subject", "Keywords": "Keywords", "Creator": "Creator tool",
+    "Producer": "Producer", "CreationDate": "Creation date", "ModDate": "Modification date",
+}
+_PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*(?:([Zz+-])(\d{2})?'?(\d{2})?'?)?")
+
+
+def pdf_date_iso(raw: str) -> str | None:
+    """``D:20230105102231+01'00'`` → ``2023-01-05T10:22:31+01:00`` (PDF 32000 §7.9.4); None when unreadable."""
+    m = _PDF_DATE.match(raw.strip())
+    if not m:
+        return None
+    y, mo, d, hh, mi, ss, sign, tzh, tzm = m.groups()
+    if not (1 <= int(mo or 1) <= 12 and 1 <= int(d or 1) <= 31):
+        return None
+    out = f"{y}-{mo or '01'}-{d or '01'}"
+    if hh:
+        out += f"T{hh}:{mi or '00'}:{ss or '00'}"
+        if sign in ("Z", "z"):
+            out += "Z"
+        elif sign:
+            out += f"{sign}{tzh or '00'}:{tzm or '00'}"
+    return out
+
+
+def _info_metadata(b: DocumentBuilder, meta: dict[str, Any]) -> None:
+    """The info dictionary as METADATA-layer ``Key: value`` entries (dates shown as ISO 8601, raw kept)."""
+    for key, label in _INFO_LABELS.items():
+        raw = str(meta.get(key) or "").strip()
+        if not raw:
+            continue
+        attrs: dict[str, Any] = {"origin": "pdf-info", "key": key}
+        value = raw
+        if key in ("CreationDate", "ModDate"):
+            iso = pdf_date_iso(raw)
+            if iso is None:
+                continue
+            value, attrs["raw"] = iso, raw
+        b.add_metadata(label, value, Prov(part=f"pdf:/Info/{key}"), attrs=attrs)
 
 
 def _unhide(w: Word) -> Word:
