@@ -34,7 +34,14 @@ from evidex.parse.office.docx_pkg import (
     open_docx,
 )
 from evidex.parse.office.docx_styles import Style as _Style
-from evidex.parse.office.docx_styles import StyleTable, numbering_formats
+from evidex.parse.office.docx_styles import (
+    StyleTable,
+    dark_color,
+    dark_shading,
+    hidden_rpr,
+    numbering_formats,
+    text_color,
+)
 from evidex.parse.office.package import check_package, parse_xml
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.kv import match_kv
@@ -100,6 +107,7 @@ class _Piece:
     text: str
     prov: Prov | None
     hidden: bool
+    reason: str = ""  # why hidden: "vanish" (w:vanish, w:specVanish, a hidden style) or "white-text"
 
 
 class _Walker:
@@ -114,6 +122,9 @@ class _Walker:
         self.note_mark = ""
         self.table_depth = 0
         self._cell_start = 0
+        self.dark = 0  # > 0 inside something shaded dark (cell, text box, page background): white text shows
+        self._para_dark = False
+        self._para_color: str | None = None
 
     # ------------------------------------------------------------------ styles
     def _style(self, sid: str | None) -> _Style:
@@ -134,6 +145,8 @@ class _Walker:
             if out.num_id is None:
                 out.num_id, out.ilvl = s.num_id, s.ilvl
             out.hidden = out.hidden or s.hidden
+            out.color = s.color if out.color is None else out.color
+            out.dark_fill = out.dark_fill or s.dark_fill
             sid, seen = s.based_on, seen + 1
         return out
 
@@ -176,6 +189,10 @@ class _Walker:
     def pieces(self, p: Any, path: str) -> tuple[list[_Piece], list[tuple[Any, str]]]:
         out: list[_Piece] = []
         boxes: list[tuple[Any, str]] = []
+        ppr = p.find(_T_PPR)
+        st = self._style(_wval(ppr, "pStyle"))
+        self._para_dark = dark_shading(ppr) or st.dark_fill
+        self._para_color = st.color
         self._inline(p, path, out, boxes)
         return out, boxes
 
@@ -200,8 +217,23 @@ class _Walker:
                 if choice is not None:
                     self._inline(choice, f"{cpath}/Choice", out, boxes)
 
+    def _hidden_run(self, rpr: Any) -> str:
+        """Why a run cannot be seen ("" when it can): hidden by its properties or its character style, or white
+        text (its own colour, its character style's or its paragraph style's) on no dark background."""
+        rst = self._style(_wval(rpr, "rStyle")) if rpr is not None else None
+        if hidden_rpr(rpr) or (rst is not None and rst.hidden):
+            return "vanish"
+        color = text_color(rpr)
+        if color is None and rst is not None:
+            color = rst.color
+        if color is None:
+            color = self._para_color
+        if color != "white" or self.dark or self._para_dark or dark_shading(rpr):
+            return ""
+        return "" if rst is not None and rst.dark_fill else "white-text"
+
     def _run(self, r: Any, path: str, out: list[_Piece], boxes: list[tuple[Any, str]]) -> None:
-        hidden = _on(r.find(_T_RPR), "vanish")
+        reason = self._hidden_run(r.find(_T_RPR))
         parts: list[str] = []
         for c in r:
             name = _local(c)
@@ -224,7 +256,7 @@ class _Walker:
                     boxes.append((box, f"{path}/txbx[{len(boxes) + 1}]"))
         text = "".join(parts)
         if text:
-            out.append(_Piece(text, Prov(part=path), hidden))
+            out.append(_Piece(text, Prov(part=path), bool(reason), reason))
 
     def emit(self, pieces: list[_Piece], a: int, z: int, node_hidden: bool) -> None:
         """Append the characters ``[a, z)`` of the joined pieces, one anchor per run slice."""
@@ -234,7 +266,7 @@ class _Walker:
             if s < e:
                 piece = pc.text[s - pos : e - pos]
                 if pc.hidden and not node_hidden:
-                    self.b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=pc.prov)
+                    self.b.open(NodeKind.TEXT, layer=Layer.HIDDEN, prov=pc.prov, attrs={"hidden": pc.reason})
                     self.b.text(piece, pc.prov)
                     self.b.close()
                 else:
@@ -330,8 +362,10 @@ class _Walker:
                 b.open(NodeKind.PARAGRAPH, layer=layer, prov=prov)
                 self.emit(pieces, a, z, hidden)
                 b.close()
+        self.dark += 1  # a text box sits on its shape, whose fill this walker does not read: white text may show
         for box, bpath in boxes:
             self.blocks(box, bpath, in_cell=in_cell)
+        self.dark -= 1
 
     def list_item(self, info: _Para, pieces: list[_Piece], a: int, z: int, hidden: bool, prov: Prov) -> None:
         b = self.b
@@ -378,6 +412,8 @@ class _Walker:
         b.open(NodeKind.TABLE, prov=Prov(part=path))
         rows = [c for c in tbl if _local(c) == "tr"]
         last_row = _last_with_text(rows)
+        tblpr = tbl.find(_w("tblPr"))
+        shaded_table = dark_shading(tblpr) or self._style(_wval(tblpr, "tblStyle")).dark_fill
         origin: dict[int, list[int]] = {}  # grid column → [cell nid, rowspan]
         for ri, tr in enumerate(rows):
             if ri and ri <= last_row:
@@ -416,7 +452,10 @@ class _Walker:
                     origin.pop(col, None)
                 saved = self._cell_start
                 self._cell_start = b.pos
+                shaded = shaded_table or dark_shading(tcpr)
+                self.dark += shaded
                 self.blocks(tc, f"{rpath}/tc[{ci + 1}]", in_cell=True)
+                self.dark -= shaded
                 self._cell_start = saved
                 b.close(cid)
                 col += span
@@ -512,6 +551,7 @@ class DocxParser:
             w = _Walker(b, docx_styles_of(d), docx_numbering_of(d))
             body = d.element.body
             headers, footers = _header_parts(docx_lookup(d), body)
+        w.dark = int(_dark_page(body))
         w.flat = True
         for pname, el in headers:
             _furniture(w, NodeKind.PAGE_HEADER, pname, el)
@@ -528,6 +568,13 @@ class DocxParser:
         if pkg.has("word/comments.xml"):
             b.warn("DOCX: comments are not extracted")
         return b.build()
+
+
+def _dark_page(body: Any) -> bool:
+    """The document sets a dark page colour (``w:background``): white text is then meant to be read."""
+    root = body.getparent()
+    bg = root.find(_w("background")) if root is not None else None
+    return bg is not None and dark_color(bg)
 
 
 def _header_parts(lookup: Lookup, body: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:

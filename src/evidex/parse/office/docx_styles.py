@@ -35,7 +35,9 @@ class Style:
     outline: int | None = None
     num_id: str | None = None
     ilvl: int | None = None
-    hidden: bool = False
+    hidden: bool = False  # w:vanish / w:specVanish in the style's run properties
+    color: str | None = None  # "white" or "other" when the style's run properties set a colour, else None
+    dark_fill: bool = False  # the style shades something (paragraph, cell, table region) with a dark fill
 
 
 def _val(el: Any, child: str) -> str | None:
@@ -46,20 +48,98 @@ def _val(el: Any, child: str) -> str | None:
     return str(v) if v is not None else ""
 
 
+def on(el: Any, child: str) -> bool:
+    """A WordprocessingML toggle property (``<w:b/>``, ``<w:vanish w:val="0"/>`` …) is set on ``el``."""
+    v = _val(el, child)
+    return v is not None and v.lower() not in _OFF
+
+
+def hidden_rpr(rpr: Any) -> bool:
+    """Run properties that hide text: ``w:vanish`` or ``w:specVanish``."""
+    return rpr is not None and (on(rpr, "vanish") or on(rpr, "specVanish"))
+
+
+_WHITE = frozenset(("ffffff", "white"))
+_LIGHT_THEMES = frozenset(("background1", "bg1", "light1", "lt1"))
+
+
+def text_color(rpr: Any) -> str | None:
+    """``"white"`` / ``"other"`` for the colour ``w:color`` gives a run, None when it sets none (or ``auto``)."""
+    c = rpr.find(f"{{{W}}}color") if rpr is not None else None
+    if c is None:
+        return None
+    theme = (c.get(f"{{{W}}}themeColor") or "").lower()
+    if theme:
+        return "white" if theme in _LIGHT_THEMES else "other"
+    val = (c.get(_T_VAL) or "").lower()
+    if not val or val == "auto":
+        return None
+    return "white" if val in _WHITE else "other"
+
+
+_HIGHLIGHT_DARK = frozenset((
+    "black", "blue", "cyan", "darkblue", "darkcyan", "darkgray", "darkgreen", "darkmagenta", "darkred",
+    "darkyellow", "green", "magenta", "red",
+))
+
+
+def _dark_hex(fill: str) -> bool:
+    if len(fill) != 6:
+        return False
+    try:
+        r, g, b = (int(fill[i : i + 2], 16) for i in (0, 2, 4))
+    except ValueError:
+        return False
+    return 0.299 * r + 0.587 * g + 0.114 * b < 160  # white text reads on it
+
+
+_DARK_THEMES = frozenset(("dark1", "dk1", "text1", "tx1", "dark2", "dk2", "text2", "tx2"))
+
+
+def dark_color(el: Any) -> bool:
+    """An element's ``w:color`` / ``w:themeColor`` attributes name a dark colour (e.g. ``w:background``)."""
+    theme = (el.get(f"{{{W}}}themeColor") or "").lower()
+    if theme:
+        return theme in _DARK_THEMES
+    return _dark_hex((el.get(f"{{{W}}}color") or "").lower())
+
+
+def dark_shading(props: Any) -> bool:
+    """``props`` (``w:rPr``/``w:pPr``/``w:tcPr``/``w:tblPr``) shades its content dark enough for white text:
+    a ``w:shd`` fill (or a solid pattern colour), or a dark ``w:highlight``."""
+    if props is None:
+        return False
+    shd = props.find(f"{{{W}}}shd")
+    if shd is not None:
+        fill = (shd.get(f"{{{W}}}fill") or "").lower()
+        pattern = (shd.get(_T_VAL) or "").lower()
+        if shd.get(f"{{{W}}}themeFill") and (shd.get(f"{{{W}}}themeFill") or "").lower() not in _LIGHT_THEMES:
+            return True
+        if _dark_hex(fill):
+            return True
+        if pattern == "solid" and _dark_hex((shd.get(f"{{{W}}}color") or "").lower()):
+            return True
+    hl = _val(props, "highlight")
+    return hl is not None and hl.lower() in _HIGHLIGHT_DARK
+
+
 def style_of(s: Any) -> Style:
     """The fields of one ``w:style`` element."""
     ppr = s.find(_T_PPR)
     ol = _val(ppr, "outlineLvl")
     num_pr = ppr.find(_T_NUMPR) if ppr is not None else None
     ilvl = _val(num_pr, "ilvl") if num_pr is not None else None
-    vanish = _val(s.find(_T_RPR), "vanish")
+    rpr = s.find(_T_RPR)
     return Style(
         name=_val(s, "name") or "",
         based_on=_val(s, "basedOn"),
         outline=int(ol) if ol and ol.isdigit() else None,
         num_id=_val(num_pr, "numId") if num_pr is not None else None,
         ilvl=int(ilvl) if ilvl and ilvl.isdigit() else None,
-        hidden=vanish is not None and vanish.lower() not in _OFF,
+        hidden=hidden_rpr(rpr),
+        color=text_color(rpr),
+        # any shading in the style (its paragraph, run, or a table style's regions): white text may be meant
+        dark_fill=any(dark_shading(el.getparent()) for el in s.iter(f"{{{W}}}shd", f"{{{W}}}highlight")),
     )
 
 
