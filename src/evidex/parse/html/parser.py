@@ -9,8 +9,11 @@
 * Navigation, page header/footer, asides and cookie banners stay in the text on the FURNITURE layer
   (a cookie/consent/GDPR class or id counts only on a banner-like element: dialog/alert role, fixed or
   sticky position, or short text without a heading — a privacy policy's ``id="consent"`` section is body).
-  Text a reader cannot see (``display:none``, ``visibility:hidden``, ``font-size:0``, ``hidden``,
-  ``aria-hidden``, ``<template>``, comments) stays on the HIDDEN layer and raises a ``HIDDEN_TEXT`` warning.
+  Text a sighted reader cannot see (``display:none``, ``visibility:hidden``, ``font-size:0``, ``hidden``,
+  text coloured like its background, off-screen/clipped/screen-reader-only boxes, ``<template>``, comments —
+  from inline styles and the page's own ``<style>`` rules, see the package docstring and ``css.py``; external
+  stylesheets are not fetched) stays on the HIDDEN layer and raises a ``HIDDEN_TEXT`` warning.
+  ``aria-hidden`` text is painted, so it stays where it is. Layout tables are read as blocks (``tables.py``).
   Under ``font-size:0`` only text that no descendant resizes (px/pt/rem/keyword sizes) is hidden: the
   inline-block whitespace trick keeps its children visible.
   Hidden/furniture text *inside* a visible block (a hidden ``<span>`` in a paragraph) is moved out of
@@ -22,8 +25,9 @@
 * Each text run gets an Anchor whose ``Prov.dom_path`` is its element's path, e.g. ``/html/body/div[2]/p[1]``
   (1-based index among same-tag siblings; ``html``/``head``/``body`` unindexed).
 
-Modules: ``html_tree`` (decoding, libxml2 tree, fallback tree builder), ``html_layers`` (hidden/furniture
-detection), ``html_segments`` (inline runs → whitespace-collapsed segments), ``html_walk`` (the DOM walk).
+Modules: ``tree`` (decoding, libxml2 tree, fallback tree builder), ``layers`` (hidden/furniture detection),
+``css`` (the page's own CSS, for hiding), ``tables`` (layout vs data tables), ``segments`` (inline runs →
+whitespace-collapsed segments), ``walk`` (the DOM walk).
 """
 
 from __future__ import annotations
