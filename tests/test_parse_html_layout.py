@@ -133,6 +133,23 @@ def test_data_tables_stay_tables() -> None:
     assert kvs(doc) == {"Retail Price": "$13.99"}  # a "Label: value" cell is still a key–value
 
 
+def test_header_value_rows_are_key_values() -> None:
+    doc = parse(
+        "<table class='specs'><tr><th>ISBN-13</th><td>9781602600638</td></tr>"
+        "<tr><th>Publisher</th><td>Thomas <b>Nelson</b></td></tr><tr><th>Pages</th><td></td></tr></table>"
+        "<table><tr><th>ISBN-13</th><th>Pages</th></tr><tr><td>978</td><td>240</td></tr></table>"
+    )
+    got = kvs(doc)
+    assert got == {"ISBN-13": "9781602600638", "Publisher": "Thomas Nelson", "Pages": ""}
+    kv = next(n for n in doc.iter_nodes(NodeKind.KEY_VALUE) if doc.node_text(n).startswith("Publisher"))
+    value = next(c for c in doc.children(kv) if c.kind is NodeKind.VALUE)
+    assert {a.prov.dom_path for a in doc.anchors if a.span.overlaps(value.span)} == {
+        "/html/body/table[1]/tr[2]/td[1]", "/html/body/table[1]/tr[2]/td[1]/b[1]"
+    }
+    # a header row over columns is a data table, not key–values
+    assert len(list(doc.iter_nodes(NodeKind.TABLE))) == 1
+
+
 @pytest.mark.parametrize(
     ("table", "layout"),
     [

@@ -93,6 +93,22 @@ def _single_cell(table: Any) -> bool:
     return sum(1 for _ in itertools.islice(table.iter("td", "th"), 2)) == 1
 
 
+def is_kv_table(table: Any) -> bool:
+    """A data table whose every row is a header cell and a value cell (``<tr><th>ISBN-13</th><td>978…``), at
+    least two rows: a vertical key–value table, read as key–values (like ``<dl>``)."""
+    rows = 0
+    for k, tr in enumerate(table.iter("tr")):
+        if k >= 500:
+            return False
+        cells = [c for c in tr if isinstance(c.tag, str) and local_name(c.tag) in ("td", "th")]
+        if not cells:
+            continue
+        if len(cells) != 2 or local_name(cells[0].tag) != "th" or local_name(cells[1].tag) != "td":
+            return False
+        rows += 1
+    return rows >= 2
+
+
 def cell_is_inline(el: Any) -> bool:
     """A layout-table cell holding only inline content (read on its row's line); bounded look-ahead."""
     for k, d in enumerate(el.iterdescendants()):

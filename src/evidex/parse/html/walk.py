@@ -29,7 +29,7 @@ from evidex.parse.html.layers import (
     sets_font_size,
 )
 from evidex.parse.html.segments import BR, PRETEXT, SPACE, TEXT, Emitter, Run, collapse, common_path
-from evidex.parse.html.tables import cell_is_inline, is_layout_table
+from evidex.parse.html.tables import cell_is_inline, is_kv_table, is_layout_table
 from evidex.parse.html.tree import (
     BLOCK,
     DROP,
@@ -67,6 +67,7 @@ class Ctx:
     dl: _Dl | None = None
     zero_font: bool = False  # inside font-size:0 with overriding descendants: own text is hidden, runs only
     layout: bool = False  # inside a layout table (see tables.py): rows and cells are blocks or lines
+    kv_table: bool = False  # inside a th/td key–value table (see tables.py): read like a <dl>
     color: Color | None = None  # the inherited text colour (None: unknown)
     bg: Color | str | None = None  # the background painted under the element ("image": unknown pixels)
     camo: bool = False  # the text colour is transparent or equals the background: own text is hidden
@@ -346,7 +347,7 @@ class Walker:
         ctx = Ctx(
             pctx.layer, path, depth, pctx.flatten, pctx.pre, pctx.in_cell,
             pctx.sectioning or tag in SECTIONING, pctx.lists, pctx.in_table, pctx.dl,
-            pctx.zero_font and not sets_font_size(el), pctx.layout, pctx.color, pctx.bg,
+            pctx.zero_font and not sets_font_size(el), pctx.layout, pctx.kv_table, pctx.color, pctx.bg,
         )  # fmt: skip
         own_layer = False
         reason = hidden_reason(el, tag)
@@ -404,6 +405,11 @@ class Walker:
             ctx.pre = tag in PRE
             ex.finalize, ex.level = tag, HEADINGS.get(tag, 0)
             return ex
+        if tag in ("th", "td") and ctx.kv_table and ctx.dl is not None:
+            self.flush(ctx)
+            ctx.flatten = ctx.in_cell = True
+            ex.finalize = "dt" if tag == "th" else "dd"
+            return ex
         if tag in ("td", "th") and kind is NodeKind.ROW:
             self.flush(ctx)
             row = self.b.current
@@ -444,11 +450,15 @@ class Walker:
             self.flush(ctx)
             self.brk(ctx)
             if is_layout_table(el):
-                ctx.layout, ex.finalize = True, "block"
+                ctx.layout, ctx.kv_table, ex.finalize = True, False, "block"
+                return ex
+            if is_kv_table(el):  # <th>key</th><td>value</td> rows: key–values, as in a <dl>
+                ctx.dl, ctx.kv_table, ctx.layout = _Dl(layer=self.layers[self.b.current]), True, False
+                ex.finalize = "dl"
                 return ex
             ex.nid = self.open(NodeKind.TABLE, ctx.layer, path)
             self.grid[ex.nid] = []
-            ctx.in_table, ctx.layout = True, False
+            ctx.in_table, ctx.layout, ctx.kv_table = True, False, False
             return ex
         if tag in LISTS:
             self.flush(ctx)
