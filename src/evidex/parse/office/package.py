@@ -45,7 +45,7 @@ from evidex.errors import (
     UnsafePathError,
     XmlForbiddenError,
 )
-from evidex.structure.limits import Limits, MiB
+from evidex.structure.limits import Limits, MiB, limit_hint
 
 _CHUNK = 256 * 1024
 _TAIL = 32  # bytes carried between chunks so patterns split across chunk boundaries are still seen
@@ -153,7 +153,7 @@ def check_package(
     if pkg.cells > limits.max_sheet_cells:
         raise LimitError(
             f"workbook has {pkg.cells:,} cells (limit {limits.max_sheet_cells:,})",
-            hint="raise Limits.max_sheet_cells for trusted input",
+            hint=limit_hint("max_sheet_cells"),
         )
     return pkg
 
