@@ -50,6 +50,7 @@ from evidex.structure.layout import (
     body_size,
     group_blocks,
     heading_levels,
+    hyphen_join,
     reading_order,
     words_to_lines,
 )
@@ -301,7 +302,7 @@ def _layout(pages: list[_Page]) -> None:
         if not items:
             continue
         sizes = sorted(ln.size for ln in p.lines) or [10.0]
-        gap = max(sizes[len(sizes) // 2], 4.0)
+        gap = max(0.8 * sizes[len(sizes) // 2], 4.0)  # a column gutter can be as narrow as ~1 em
         ordered = reading_order(items, gap, lambda it: it.chars if isinstance(it, Line) else 40)
         run: list[Line] = []
         for it in ordered:
@@ -380,12 +381,38 @@ def _emit_words(b: DocumentBuilder, words: list[Word], page: int, sep: str = " "
 def _emit_lines(
     b: DocumentBuilder, kind: NodeKind, lines: list[Line], page: int, layer: Layer | None, level: int | None = None
 ) -> None:
+    """The lines of one block, "\n" between lines; a word hyphenated across two lines is joined
+    (layout.hyphen_join): its first part anchored to its box on the first line (without a dropped hyphen
+    glyph), its rest to its box on the next line, and the rest of that line follows the "\n"."""
     box = Block(lines).bbox
     nid = b.open(kind, level=level, layer=layer, prov=Prov(page=page, bbox=_bbox(*box)))
+    skip = False  # the first word of this line was already written, joined to the previous line
+    started = False
     for k, ln in enumerate(lines):
-        if k:
+        words = ln.words[1:] if skip else ln.words
+        skip = False
+        if not words:
+            continue
+        if started:
             b.sep("\n")
-        _emit_words(b, ln.words, page)
+        started = True
+        nxt = lines[k + 1].words[0] if k + 1 < len(lines) else None
+        mode = hyphen_join(words[-1], nxt) if nxt is not None else None
+        if mode is None:
+            _emit_words(b, words, page)
+            continue
+        _emit_words(b, words[:-1], page)
+        last = words[-1]
+        if len(words) > 1:
+            b.sep(" ")
+        if mode == "drop":
+            cut = last.hyphen if last.hyphen is not None else last.x1 - (last.x1 - last.x0) / len(last.text)
+            b.text(last.text[:-1], Prov(page=page, bbox=_bbox(last.x0, last.y0, max(last.x0, cut), last.y1)))
+        else:
+            b.text(last.text, Prov(page=page, bbox=_bbox(last.x0, last.y0, last.x1, last.y1)))
+        assert nxt is not None
+        b.text(nxt.text, Prov(page=page, bbox=_bbox(nxt.x0, nxt.y0, nxt.x1, nxt.y1)))
+        skip = True
     b.close(nid)
 
 
