@@ -2,7 +2,7 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs
+EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs,learn
 
 # llama-cpp-python is built from source (PyPI has no CPU wheels) with a *portable* llama.cpp: never
 # -march=native (a build must run on every machine of its kind, not only the one that built it) and never AMX

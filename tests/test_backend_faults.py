@@ -368,7 +368,7 @@ def test_fail_fast_counts_only_consecutive_backend_failures(server: tuple[str, S
 
 
 def test_an_unexpected_exception_fails_one_document_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import evidex.extract.engine as engine
+    import evidex.extract.proposers as engine
 
     real = engine.build_candidates
 

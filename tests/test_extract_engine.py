@@ -106,7 +106,7 @@ def test_generate_mode_keep_ungrounded_marks_them() -> None:
     be = FakeBackend().push(json.dumps({"invoice_number": "INV-999", "invoice_date": None, "total": None, "line_items": []}))
     r = Extractor(be, ExtractOptions(mode="generate", keep_ungrounded=True)).extract(d, SCHEMA)
     (x,) = r.extractions
-    assert x.grounding is Grounding.UNGROUNDED and x.evidence == () and x.confidence == 0.0
+    assert x.grounding is Grounding.UNGROUNDED and x.evidence == () and x.confidence < 0.2  # the one grounding policy discounts unsupported values
 
 
 def test_generate_mode_reasks_with_the_validation_error_then_succeeds() -> None:

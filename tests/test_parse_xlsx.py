@@ -13,7 +13,8 @@ from evidex.errors import LimitError, MalformedError, XmlForbiddenError
 from evidex.model import Document, Layer, Node, NodeKind, Span
 from evidex.parse import parse_bytes
 from evidex.parse.base import ParseContext
-from evidex.parse.office.xlsx import XlsxParser, format_date, format_number
+from evidex.parse.office.numfmt import format_date, format_number
+from evidex.parse.office.xlsx import XlsxParser
 from evidex.structure.limits import Limits
 from oracle import check_document
 

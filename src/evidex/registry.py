@@ -1,18 +1,24 @@
-"""Lazy, named registries fed by entry points.
+"""Lazy, named registries fed by entry points: every open choice of a pipeline is a name in one of them.
 
-Built-in parsers and backends are declared as entry points in ``pyproject.toml`` exactly like third-party
-plugins (groups ``evidex.parsers`` and ``evidex.backends``); nothing is imported until it is asked for.
-Tests and embedding applications may also :meth:`Registry.register` an object directly.
+Built-in parts are declared as entry points in ``pyproject.toml`` exactly like third-party plugins (groups
+``evidex.parsers``, ``evidex.backends``, ``evidex.modes``, ``evidex.selectors``, ``evidex.proposers``,
+``evidex.scorers``, ``evidex.generators``, ``evidex.grounders``, ``evidex.writers``, ``evidex.datasets``);
+nothing is imported until it is asked for. Tests and embedding applications may also :meth:`Registry.register`
+an object directly. :meth:`Registry.create` instantiates a registered class with validated options (its
+``Options`` pydantic model: unknown keys are errors).
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
-from evidex.errors import PluginLoadError, UnknownPluginError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evidex.errors import ConfigError, PluginLoadError, UnknownPluginError
 
 T = TypeVar("T")
 
@@ -20,6 +26,23 @@ _EXTRAS_HINT = {
     "pdf": "formats", "docx": "formats", "xlsx": "formats", "image": "ocr",
     "llamacpp": "llm", "openai": "openai",
 }
+
+
+class Options(BaseModel):
+    """Base of a registered part's typed options: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def validate_options(cls: Any, options: Mapping[str, Any] | None, what: str) -> BaseModel:
+    """``cls.Options(**options)`` with a :class:`ConfigError` naming the part and the allowed keys."""
+    opts_cls: type[BaseModel] = getattr(cls, "Options", Options)
+    try:
+        return opts_cls(**dict(options or {}))
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"invalid options for {what}: {problems}",
+                          hint=f"allowed: {', '.join(opts_cls.model_fields) or '(none)'}") from None
 
 
 class Registry(Generic[T]):
@@ -83,6 +106,27 @@ class Registry(Generic[T]):
         self._loaded[name] = obj
         return obj  # type: ignore[no-any-return]
 
+    def create(self, name: str, options: Mapping[str, Any] | None = None) -> Any:
+        """Instantiate the registered class ``name`` with validated options (``cls(cls.Options(**options))``)."""
+        cls: Any = self.get(name)
+        return cls(validate_options(cls, options, f"{self.what} {name!r}"))
+
+    def version(self, name: str) -> str:
+        """The registered part's declared ``version`` (``"0"`` when it declares none)."""
+        return str(getattr(self.get(name), "version", "0"))
+
 
 parsers: Registry[Any] = Registry("evidex.parsers", "parser")
 backends: Registry[Any] = Registry("evidex.backends", "backend")
+modes: Registry[Any] = Registry("evidex.modes", "mode")  # per-document plans (choice, generate, rules)
+selectors: Registry[Any] = Registry("evidex.selectors", "selector")  # what text a model or scorer reads
+proposers: Registry[Any] = Registry("evidex.proposers", "proposer")  # candidate spans
+scorers: Registry[Any] = Registry("evidex.scorers", "scorer")  # distributions over candidates per field
+generators: Registry[Any] = Registry("evidex.generators", "generator")  # model-written values
+grounders: Registry[Any] = Registry("evidex.grounders", "grounder")  # raw value → Extraction
+writers: Registry[Any] = Registry("evidex.writers", "writer")  # output formats (jsonl, csv, parquet, html)
+datasets: Registry[Any] = Registry("evidex.datasets", "dataset")  # dataset adapters (gold + schema)
+
+STAGE_REGISTRIES: dict[str, Registry[Any]] = {
+    "selector": selectors, "proposer": proposers, "scorer": scorers, "generator": generators, "grounder": grounders,
+}

@@ -11,10 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from evidex import registry
-from evidex.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,6 +22,9 @@ class Capabilities:
     max_context: int = 4096  # tokens
     max_output: int = 1024
     scoring: bool = False  # can score given continuations (Request.continuations)
+    # a small model (well under ~4B parameters): better at choosing among grounded candidates than at writing
+    # values, so mode "auto" picks the choice plan for it and the generate plan otherwise
+    small_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,8 @@ class Response:
         return self.finish_reason == "length"
 
 
-class Options(BaseModel):
+class Options(registry.Options):
     """Base for typed backend options: unknown keys are errors at load time."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @runtime_checkable
@@ -93,15 +91,7 @@ class Backend(Protocol):
 
 def load_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:
     """Instantiate a registered backend with validated options."""
-    cls = registry.backends.get(name)
-    opts_cls: type[Options] = getattr(cls, "Options", Options)
-    try:
-        opts = opts_cls(**dict(options or {}))
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
-        raise ConfigError(f"invalid options for backend {name!r}: {problems}",
-                          hint=f"allowed: {', '.join(opts_cls.model_fields)}") from None
-    backend: Backend = cls(opts)
+    backend: Backend = registry.backends.create(name, options)
     return backend
 
 

@@ -15,6 +15,8 @@ class FakeOptions(Options):
     json_schema: bool = True
     grammar: bool = True
     max_context: int = 8192
+    small_model: bool = True  # behaves like the embedded model for mode "auto" (the choice plan)
+    scoring: bool = False
 
 
 class FakeBackend:
@@ -23,7 +25,8 @@ class FakeBackend:
 
     def __init__(self, options: FakeOptions | None = None) -> None:
         opts = options or FakeOptions()
-        self.capabilities = Capabilities(json_schema=opts.json_schema, grammar=opts.grammar, max_context=opts.max_context)
+        self.capabilities = Capabilities(json_schema=opts.json_schema, grammar=opts.grammar, max_context=opts.max_context,
+                                         small_model=opts.small_model, scoring=opts.scoring)
         self.queue: deque[str | Exception | Callable[[Request], str]] = deque(opts.outputs)
         self.requests: list[Request] = []
 

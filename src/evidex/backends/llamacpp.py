@@ -99,6 +99,9 @@ class LlamaCppBackend:
 
     name: ClassVar[str] = "llamacpp"
     Options: ClassVar[type[LlamaCppOptions]] = LlamaCppOptions
+    # the command line's generic flags → this backend's options
+    cli_flags: ClassVar[dict[str, str]] = {"model": "model_path", "threads": "n_threads", "ctx": "n_ctx",
+                                           "timeout": "timeout_s", "retries": "max_retries"}
 
     def __init__(self, options: LlamaCppOptions | None = None, *, _fault: tuple[str, str] | None = None) -> None:
         self.o = options or LlamaCppOptions()
@@ -164,8 +167,10 @@ class LlamaCppModel:
             raise BackendUnavailableError(f"cannot load {path}: {e}", hint="is it a valid GGUF file?") from e
         self.load_seconds = time.monotonic() - t0
         self.model_name = os.path.basename(path)
+        self.n_params = _n_params(self.llm, path)
         self.capabilities = Capabilities(json_schema=True, grammar=True, logprobs=True, max_context=self.o.n_ctx,
-                                         max_output=self.o.max_output, scoring=True)
+                                         max_output=self.o.max_output, scoring=True,
+                                         small_model=self.n_params < SMALL_MODEL_PARAMS)
         self._formatter = self._make_formatter()
         self._grammar_cache: dict[str, Any] = {}
 
@@ -357,3 +362,15 @@ class LlamaCppModel:
 
 _: type[Backend] = LlamaCppBackend
 __: type[Backend] = LlamaCppModel
+
+
+SMALL_MODEL_PARAMS = 4_000_000_000  # below this, mode "auto" lets the model choose among candidates
+
+
+def _n_params(llm: Any, path: str) -> int:
+    """The model's parameter count (from llama.cpp; estimated from the file size at ~4.5 bits per weight when
+    the binding does not expose it)."""
+    try:
+        return int(llm._model.n_params())
+    except Exception:
+        return int(os.path.getsize(path) * 8 / 4.5)

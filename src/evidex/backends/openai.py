@@ -45,11 +45,16 @@ class OpenAIOptions(Options):
     logprobs: bool = False  # the server returns top_logprobs
     max_context: int = 8192
     max_output: int = 1024
+    small_model: bool = False  # the served model is small (mode "auto" then picks the choice plan)
 
 
 class OpenAIBackend:
     name: ClassVar[str] = "openai"
     Options: ClassVar[type[OpenAIOptions]] = OpenAIOptions
+    # the command line's generic flags → this backend's options
+    cli_flags: ClassVar[dict[str, str]] = {"model": "model", "base_url": "base_url", "api_key_env": "api_key_env",
+                                           "timeout": "timeout_s", "retries": "max_retries", "logprobs": "logprobs",
+                                           "ctx": "max_context"}
 
     def __init__(self, options: OpenAIOptions | None = None) -> None:
         try:
@@ -66,6 +71,7 @@ class OpenAIBackend:
             logprobs=self.o.logprobs,
             max_context=self.o.max_context,
             max_output=self.o.max_output,
+            small_model=self.o.small_model,
         )
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.o.api_key_env, "")

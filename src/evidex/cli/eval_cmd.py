@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
+from evidex import registry
 from evidex.cli.common import console, err_console
-from evidex.cli.extract_cmd import BackendName, ModeName, _backend_options
+from evidex.cli.specs import NO_BACKEND, build_spec, names_help
 from evidex.errors import UsageError
+from evidex.eval.bench import BenchResult
 from evidex.eval.cli_api import check_fail_under, prepare_inputs, run_eval
 from evidex.eval.report import EvalReport
+from evidex.pipeline import PipelineSpec
 
 
 def _data_root(explicit: Path | None) -> Path:
@@ -77,12 +78,17 @@ def bench_command(
     limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the datasets.")] = None,
-    backend: Annotated[BackendName, typer.Option(help="llamacpp (embedded), openai (any compatible server) or none (rules only).")] = BackendName.llamacpp,
-    mode: Annotated[ModeName, typer.Option(help="Engine mode.")] = ModeName.auto,
+    backend: Annotated[str, typer.Option(help=f"Registered backend: {names_help(registry.backends, [NO_BACKEND])}.")] = "llamacpp",
+    mode: Annotated[str, typer.Option(help=f"Plan: {names_help(registry.modes, ['auto'])}.")] = "auto",
     model: Annotated[str | None, typer.Option(help="GGUF path (llamacpp) or model name (openai).")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL.")] = None,
     logprobs: Annotated[bool, typer.Option(help="openai backend: the server returns top_logprobs (choice mode).")] = False,
-    scorer: Annotated[str, typer.Option(help="choice mode re-ranking: auto/prior, pmi, choice.")] = "auto",
+    backend_option: Annotated[list[str] | None, typer.Option("--backend-option", metavar="KEY=VALUE", help="Any option of the backend (repeatable).")] = None,
+    scorer: Annotated[str, typer.Option(help=f"How candidates are ranked: {names_help(registry.scorers, ['auto'])}.")] = "auto",
+    selector: Annotated[str, typer.Option(help=f"What text a model reads: {names_help(registry.selectors)}.")] = "relevant",
+    budget: Annotated[int | None, typer.Option(min=1, metavar="TOKENS", help="generate mode: tokens of the most relevant text read per document (default: all).")] = None,
+    stage_option: Annotated[list[str] | None, typer.Option("--stage-option", metavar="ROLE.KEY=VALUE", help="An option of a stage (repeatable).")] = None,
+    spec_file: Annotated[Path | None, typer.Option("--spec", help="Run a saved pipeline spec; its schema is replaced by the dataset's.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Predictions JSONL (default .bench/<dataset>-<split>-<mode>.jsonl).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report (with cost and speed) as JSON.")] = None,
     format_spread: Annotated[int, typer.Option(help="Run N equivalent prompt formats (1-3) and report the spread of the score.")] = 1,
@@ -100,69 +106,53 @@ def bench_command(
 
       evidex bench sroie --sample 50 --backend openai --base-url http://127.0.0.1:8080/v1 --logprobs
     """
-    from evidex.extract import ExtractOptions
-    from evidex.output.jsonl import record_to_dict
-    from evidex.pipeline import Pipeline
+    from evidex.eval.bench import run_bench
 
     if not 1 <= format_spread <= 3:
         raise UsageError("--format-spread takes 1, 2 or 3 (the number of equivalent prompt formats)")
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
-    gold, paths = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
-    split_name = split or "default"
-    be_name = None if backend is BackendName.none else backend.value
-    opts = _backend_options(backend, model, base_url, None, None, None)
-    if backend is BackendName.openai and logprobs:
-        opts["logprobs"] = True
-    eff_mode = "rules" if be_name is None else mode.value
-    t_load = time.monotonic()
-    pipe = Pipeline.create(gold.schema, be_name, opts, ExtractOptions(mode=eff_mode, scorer=scorer))  # type: ignore[arg-type]
-    load_s = time.monotonic() - t_load
-    runs: list[dict[str, Any]] = []
-    try:
-        for fmt in range(format_spread):
-            pipe.options = ExtractOptions(mode=eff_mode, prompt_format=fmt, scorer=scorer)  # type: ignore[arg-type]
-            pred = output or Path(".bench") / f"{Path(dataset).stem}-{split_name}-{pipe.extractor().mode}.jsonl"
-            if format_spread > 1:
-                pred = pred.with_name(f"{pred.stem}-fmt{fmt}{pred.suffix}")
-            pred.parent.mkdir(parents=True, exist_ok=True)
-            t0 = time.monotonic()
-            n = 0
-            with pred.open("w", encoding="utf-8") as f, err_console.status("") as status:
-                for path, doc, res in pipe.run(paths):
-                    n += 1
-                    status.update(f"[{fmt}] {n}/{len(paths)} {Path(path).name}")
-                    f.write(json.dumps(record_to_dict(doc, res), ensure_ascii=False, default=str) + "\n")
-            wall = time.monotonic() - t0
-            report = run_eval(pred, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
-            runs.append({"format": fmt, "predictions": str(pred), "report": report, "wall_s": wall, "docs": n})
-    finally:
-        pipe.close()
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    last: EvalReport = runs[-1]["report"]
+    gold, _ = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
+    if spec_file is not None:
+        spec = PipelineSpec.from_file(spec_file).model_copy(update={"schema_": gold.schema.to_dict(), "versions": {}})
+    else:
+        flags = {"model": model, "base_url": base_url, "logprobs": logprobs}
+        engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget}
+        spec = build_spec(gold.schema, backend=backend, flags=flags, backend_extra=backend_option or (), engine=engine,
+                          stage_extra=stage_option or ())
+    with err_console.status("") as status:
+        res = run_bench(spec, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed,
+                        formats=format_spread, output=output,
+                        progress=lambda fmt, n, name: status.update(f"[{fmt}] {n}/{len(gold.docs)} {name}"))
+    _bench_report(res, dataset, split, spec, errors, json_out, fail_under, metric, sample=sample, limit=limit, seed=seed)
+
+
+def _bench_report(res: BenchResult, dataset: str, split: str | None, spec: PipelineSpec, errors: int,
+                  json_out: Path | None, fail_under: float | None, metric: str, **args: Any) -> None:
+    last = res.last
     console.print(last.to_rich(errors=errors))
-    t = Table(title=f"bench {dataset} ({split_name}, {len(paths)} docs, backend {be_name or 'none'}, mode {eff_mode})",
+    be_name = spec.backend.name if spec.backend else "none"
+    t = Table(title=f"bench {dataset} ({split or 'default'}, {res.docs} docs, backend {be_name}, mode {res.mode})",
               title_justify="left")
     for col in ("format", "score", "grounding", "s/doc", "LLM calls/doc", "tokens in/doc", "tokens out/doc"):
         t.add_column(col, justify="right")
-    for r in runs:
-        rep: EvalReport = r["report"]
-        u = rep.usage
-        t.add_row(str(r["format"]), f"{rep.primary:.4f}", f"{rep.grounding.rate:.3f}", f"{r['wall_s'] / max(1, r['docs']):.2f}",
+    for r in res.runs:
+        u = r.report.usage
+        t.add_row(str(r.format), f"{r.report.primary:.4f}", f"{r.report.grounding.rate:.3f}", f"{r.wall_s / max(1, r.docs):.2f}",
                   f"{(u.calls / max(1, u.docs)) if u else 0:.1f}", f"{(u.tokens_in / max(1, u.docs)) if u else 0:.0f}",
                   f"{(u.tokens_out / max(1, u.docs)) if u else 0:.0f}")
     console.print(t)
-    scores = [r["report"].primary for r in runs]
+    scores = [r.report.primary for r in res.runs]
     if len(scores) > 1:
         console.print(f"format spread of {last.primary_name}: min {min(scores):.4f} · median {statistics.median(scores):.4f} · "
                       f"max {max(scores):.4f}")
-    console.print(f"model load {load_s:.1f} s · peak memory {peak_mib:.0f} MiB")
+    console.print(f"model load {res.load_s:.1f} s · peak memory {res.peak_mib:.0f} MiB")
     if json_out is not None:
         payload = {
-            "dataset": dataset, "split": split_name, "docs": len(paths), "backend": be_name, "mode": eff_mode, "scorer": scorer,
-            "sample": sample, "limit": limit, "seed": seed, "load_s": load_s, "peak_mib": peak_mib,
-            "command": " ".join(["evidex", *sys.argv[1:]]),
-            "runs": [{"format": r["format"], "predictions": r["predictions"], "wall_s": r["wall_s"], "docs": r["docs"],
-                      "report": r["report"].to_dict(errors=20)} for r in runs],
+            "dataset": dataset, "split": split or "default", "docs": res.docs, "backend": spec.backend.name if spec.backend else None,
+            "mode": res.mode, "scorer": spec.extract.scorer, **args, "load_s": res.load_s, "peak_mib": res.peak_mib,
+            "command": " ".join(["evidex", *sys.argv[1:]]), "spec": res.spec.to_dict(), "spec_hash": res.spec.hash(),
+            "runs": [{"format": r.format, "predictions": str(r.predictions), "wall_s": r.wall_s, "docs": r.docs,
+                      "report": r.report.to_dict(errors=20)} for r in res.runs],
         }
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")

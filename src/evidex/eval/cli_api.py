@@ -99,7 +99,7 @@ def prepare_inputs(
 ) -> tuple[GoldSet, list[Path]]:
     """For ``bench``: the gold set and the input files to run the pipeline on (materialised in the cache).
 
-    Running the pipeline itself stays in the bench command (this module does not import evidex.pipeline).
+    The pipeline itself runs in :func:`evidex.eval.bench.run_bench`.
     """
     gold = load_gold(
         dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed, cache_dir=cache_dir, options=options

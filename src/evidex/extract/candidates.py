@@ -221,38 +221,24 @@ def _title_heading(doc: Document) -> int | None:
 
 
 def build_candidates(doc: Document, *, include_furniture: bool = True) -> CandidateSet:
+    """Every candidate span of ``doc``: from its structure, from typed patterns, then tagged by what they look like."""
     cs = CandidateSet(doc)
-    text = doc.text
-    layer_at = doc.layer_of  # the innermost node's layer (a tree descent, not a scan of all nodes)
-    first_heading = _title_heading(doc)
+    _structure_candidates(doc, cs, include_furniture)
+    date_hulls = _pattern_candidates(doc, cs)
+    _tag_candidates(doc.text, cs, date_hulls)
+    return cs
 
-    # 1. structure: key–value pairs, table cells, short lines
+
+def _structure_candidates(doc: Document, cs: CandidateSet, include_furniture: bool) -> None:
+    """Key–value pairs, table cells, titles and headings, paragraphs and their short lines."""
+    first_heading = _title_heading(doc)
     for n in doc.nodes:
         if n.layer is Layer.HIDDEN or (n.layer is Layer.FURNITURE and not include_furniture):
             continue
         if n.kind is NodeKind.KEY_VALUE:
-            kids = [doc.nodes[c] for c in n.children]
-            key = next((k for k in kids if k.kind is NodeKind.KEY), None)
-            val = next((k for k in kids if k.kind is NodeKind.VALUE), None)
-            if key is not None and val is not None and not val.span.empty:
-                label = doc.node_text(key)
-                meaning = n.attrs.get("meaning")  # what a standard key stands for (e-mail From → author)
-                if isinstance(meaning, str) and meaning and meaning.lower() not in label.lower():
-                    label = f"{label} ({meaning})"
-                cs.add(val.span, "kv", label=label, tags={"text"}, node=val.id, layer=n.layer)
+            _kv_candidate(doc, cs, n)
         elif n.kind is NodeKind.CELL and not n.span.empty:
-            header, row_label = _cell_context(doc, n)
-            is_header = bool(n.attrs.get("header"))
-            if is_header:
-                continue
-            label = header if header and row_label == "" else (f"{row_label} / {header}" if header else row_label)
-            # a two-column table is a key–value list: column 0 holds keys, column 1 values
-            row = doc.nodes[n.parent] if n.parent is not None else None
-            if row is not None and len(row.children) == 2 and _two_col_table(doc, row):
-                if n.attrs.get("col", row.children.index(n.id)) == 0:
-                    continue
-                label = row_label
-            cs.add(n.span, "cell", label=label, tags={"text"}, node=n.id, layer=n.layer)
+            _cell_candidate(doc, cs, n)
         elif n.kind is NodeKind.TITLE:  # the document says this is its title (HTML <title>, a Title style)
             cs.add(n.span, "heading", label="subtitle" if (n.level or 1) > 1 else "title", tags={"text", "title"},
                    node=n.id, layer=n.layer)
@@ -261,30 +247,65 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             cs.add(n.span, "heading", label=label, tags={"text", "title"} if label else {"text"}, node=n.id,
                    layer=n.layer)
         elif n.kind in (NodeKind.PARAGRAPH, NodeKind.LIST_ITEM, NodeKind.TEXT, NodeKind.LINE):
-            body = doc.node_text(n)
-            heading = _section_heading(doc, n)
-            if len(body) <= 160 and body.count("\n") <= 5:
-                cs.add(n.span, "paragraph", label=heading, tags={"text"}, node=n.id, layer=n.layer)
-            # each short line of a block (addresses, names, receipt lines)
-            pos = n.span.start
-            lines: list[Span] = []
-            for line in body.split("\n"):
-                s = Span(pos, pos + len(line))
-                pos += len(line) + 1
-                lines.append(s)
-                if 2 <= len(line.strip()) <= 120:
-                    cs.add(s, "line", label=heading, tags={"text"}, node=n.id, layer=n.layer)
-            for a, b in _address_runs(text, lines):
-                cs.add(Span(lines[a].start, lines[b].end), "address", label=heading, tags={"text", "address"},
-                       node=n.id, layer=n.layer)
-            for k in range(len(lines) - 1):  # a name wrapped over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD"
-                first, second = (text[x.start : x.end].strip() for x in (lines[k], lines[k + 1]))
-                if first and second and _ORG_HEAD.match(second) and not _ORG.search(first) and len(first) <= 50 \
-                        and not any(ch.isdigit() for ch in first):
-                    cs.add(Span(lines[k].start, lines[k + 1].end), "line", label=heading, tags={"text", "org"},
-                           node=n.id, layer=n.layer)
+            _block_candidates(doc, cs, n)
 
-    # 2. typed patterns anywhere in the text (skipping hidden text)
+
+def _kv_candidate(doc: Document, cs: CandidateSet, n: Node) -> None:
+    kids = [doc.nodes[c] for c in n.children]
+    key = next((k for k in kids if k.kind is NodeKind.KEY), None)
+    val = next((k for k in kids if k.kind is NodeKind.VALUE), None)
+    if key is not None and val is not None and not val.span.empty:
+        label = doc.node_text(key)
+        meaning = n.attrs.get("meaning")  # what a standard key stands for (e-mail From → author)
+        if isinstance(meaning, str) and meaning and meaning.lower() not in label.lower():
+            label = f"{label} ({meaning})"
+        cs.add(val.span, "kv", label=label, tags={"text"}, node=val.id, layer=n.layer)
+
+
+def _cell_candidate(doc: Document, cs: CandidateSet, n: Node) -> None:
+    header, row_label = _cell_context(doc, n)
+    if n.attrs.get("header"):
+        return
+    label = header if header and row_label == "" else (f"{row_label} / {header}" if header else row_label)
+    # a two-column table is a key–value list: column 0 holds keys, column 1 values
+    row = doc.nodes[n.parent] if n.parent is not None else None
+    if row is not None and len(row.children) == 2 and _two_col_table(doc, row):
+        if n.attrs.get("col", row.children.index(n.id)) == 0:
+            return
+        label = row_label
+    cs.add(n.span, "cell", label=label, tags={"text"}, node=n.id, layer=n.layer)
+
+
+def _block_candidates(doc: Document, cs: CandidateSet, n: Node) -> None:
+    """A short block itself, each of its short lines, address runs and names wrapped over two lines."""
+    text = doc.text
+    body = doc.node_text(n)
+    heading = _section_heading(doc, n)
+    if len(body) <= 160 and body.count("\n") <= 5:
+        cs.add(n.span, "paragraph", label=heading, tags={"text"}, node=n.id, layer=n.layer)
+    pos = n.span.start  # each short line of a block (addresses, names, receipt lines)
+    lines: list[Span] = []
+    for line in body.split("\n"):
+        s = Span(pos, pos + len(line))
+        pos += len(line) + 1
+        lines.append(s)
+        if 2 <= len(line.strip()) <= 120:
+            cs.add(s, "line", label=heading, tags={"text"}, node=n.id, layer=n.layer)
+    for a, b in _address_runs(text, lines):
+        cs.add(Span(lines[a].start, lines[b].end), "address", label=heading, tags={"text", "address"},
+               node=n.id, layer=n.layer)
+    for k in range(len(lines) - 1):  # a name wrapped over two lines: "POPULAR BOOK" / "CO. (M) SDN BHD"
+        first, second = (text[x.start : x.end].strip() for x in (lines[k], lines[k + 1]))
+        if first and second and _ORG_HEAD.match(second) and not _ORG.search(first) and len(first) <= 50 \
+                and not any(ch.isdigit() for ch in first):
+            cs.add(Span(lines[k].start, lines[k + 1].end), "line", label=heading, tags={"text", "org"},
+                   node=n.id, layer=n.layer)
+
+
+def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
+    """Typed patterns anywhere in the text (hidden text skipped); returns the date spans."""
+    text = doc.text
+    layer_at = doc.layer_of  # the innermost node's layer (a tree descent, not a scan of all nodes)
     for d in find_dates(text):
         s = Span(d.start, d.end)
         lay = layer_at(s)
@@ -327,6 +348,11 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
         if reg and "\n" not in c.text and _ORG.search(c.text[: reg.start()]):
             cs.add(Span(c.span.start, c.span.start + reg.start()), c.source, label=c.label, tags={"text", "org"},
                    node=c.node, layer=c.layer)
+    return date_hulls
+
+
+def _tag_candidates(text: str, cs: CandidateSet, date_hulls: list[Span]) -> None:
+    """Tag structural candidates whose text is itself a date, amount, identifier, organisation, address…"""
     header_end = _header_end(text)
     # tag structural candidates whose text is itself a date / amount
     date_spans = {(d.start, d.end) for d in date_hulls}
@@ -348,7 +374,6 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
             extra.add("address")
         if extra - c.tags:
             cs.items[i] = Candidate(c.id, c.span, c.text, c.source, c.label, c.tags | extra, c.node, c.position, c.layer)
-    return cs
 
 
 def unique_texts(cands: Sequence[Candidate]) -> list[Candidate]:

@@ -35,7 +35,7 @@ def grammar_for(letters: str) -> str:
     return "root ::= " + " | ".join(f'"{ch}"' for ch in letters)
 
 
-def _letter_probs(resp: Response, letters: str) -> dict[str, float] | None:
+def letter_probs(resp: Response, letters: str) -> dict[str, float] | None:
     """Distribution over allowed letters from the first token's top logprobs (None if unavailable)."""
     if resp.top_logprobs:
         first = resp.top_logprobs[0]
@@ -165,7 +165,7 @@ def decide(
         elif letters == "pmi":
             dists.append(_pmi_probs(next(it), next(it), len(ranked)) if len(ranked) > 1 else None)
         else:
-            dists.append(_letter_probs(next(it), letters))
+            dists.append(letter_probs(next(it), letters))
     if calibrate and not any(letters == "pmi" for _, _, letters in plans):
         dists = _calibrate(dists)
     for (f, ranked, letters), probs in zip(plans, dists, strict=True):

@@ -193,6 +193,41 @@ def flatten(obj: dict[str, Any], fields: Sequence[Field], prefix: str = "") -> l
     return out
 
 
+def _read_answer(resp: Response, fields: Sequence[Field], good: dict[str, Any], bad: dict[str, str],
+                 out: ChunkOutcome) -> tuple[Any, list[str], bool]:
+    """Parse one answer (salvaging output cut by the limit) and merge its valid fields into ``good``; returns the
+    parsed object (None when unreadable), the problems to re-ask about, and whether the answer was usable."""
+    obj: Any = None
+    problems: list[str] = []
+    cut_text = ""
+    usable = False
+    try:
+        obj = parse_json(resp.text)
+    except (json.JSONDecodeError, ValueError) as e:
+        salvaged = salvage_json(resp.text) if resp.truncated else None
+        if salvaged is not None:
+            obj, cut_text = salvaged
+        else:
+            problems.append(f"invalid JSON ({e.msg if isinstance(e, json.JSONDecodeError) else e})")
+    if resp.truncated:
+        out.truncated = True
+    if obj is not None:
+        valid, field_problems, other = check_fields(obj, fields)
+        for name, value in valid.items():
+            good[name] = value
+            bad.pop(name, None)
+        for name, problem in field_problems.items():
+            if name not in good:
+                bad[name] = problem
+        problems += [*other, *(f"{k}: {v}" for k, v in field_problems.items())]
+        usable = isinstance(obj, dict) and bool(valid or not problems)
+        names = {f.name for f in fields}
+        for name in (m.group(1) for m in _KEY.finditer(cut_text)):
+            if name in names and name not in good and name not in out.cut:
+                out.cut.append(name)
+    return obj, problems, usable
+
+
 def run_chunk(
     backend: Backend,
     schema: Schema,
@@ -237,34 +272,8 @@ def run_chunk(
         )
         resp = call([req])[0]
         out.responses.append(resp)
-        obj: Any = None
-        problems: list[str] = []
-        cut_text = ""
-        try:
-            obj = parse_json(resp.text)
-        except (json.JSONDecodeError, ValueError) as e:
-            salvaged = salvage_json(resp.text) if resp.truncated else None
-            if salvaged is not None:
-                obj, cut_text = salvaged
-            else:
-                problems.append(f"invalid JSON ({e.msg if isinstance(e, json.JSONDecodeError) else e})")
-        if resp.truncated:
-            out.truncated = True
-        if obj is not None:
-            valid, field_problems, other = check_fields(obj, fields)
-            for name, value in valid.items():
-                good[name] = value
-                bad.pop(name, None)
-            for name, problem in field_problems.items():
-                if name not in good:
-                    bad[name] = problem
-            problems += [*other, *(f"{k}: {v}" for k, v in field_problems.items())]
-            if isinstance(obj, dict) and (valid or not problems):
-                usable = True
-            names = {f.name for f in fields}
-            for name in (m.group(1) for m in _KEY.finditer(cut_text)):
-                if name in names and name not in good and name not in out.cut:
-                    out.cut.append(name)
+        obj, problems, ok = _read_answer(resp, fields, good, bad, out)
+        usable = usable or ok
         if resp.truncated and obj is None and cut_reasks == 0:
             problems.append("the reply was cut off by the output limit; be shorter")
         if problems:

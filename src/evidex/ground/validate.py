@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evidex.ground.align import UNGROUNDED, Alignment, ground, ground_in_view
-from evidex.ground.normalize import normalize_value
+from evidex.ground.normalize import normalize_value, printed_value
 from evidex.model.extraction import Extraction, Grounding
 from evidex.model.schema import Field, FieldType
 from evidex.model.span import Span
@@ -117,6 +117,8 @@ def make_extraction(
         if ev is not None and ev["currency"] and ev["amount"] == value["amount"]:
             value = {"amount": value["amount"], "currency": ev["currency"]}
             notes.append(f"currency {ev['currency']} taken from the evidence")
+    if field.as_printed and spans and status is not Grounding.INFERRED:  # as printed, not as the engine rewrote it
+        value = printed_value(field, " ".join(s.slice(text) for s in spans), value)
     conf = combine_confidence(confidence, status, score, typed=typed)
     return Extraction(path, value, raw_text, tuple(spans), status, conf, engine, float(score), tuple(notes))
 

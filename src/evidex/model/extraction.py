@@ -12,6 +12,9 @@ from evidex.model.span import Span
 
 
 class Grounding(StrEnum):
+    """How a value is supported by the text: where it is printed, not whether it is the answer (that is the
+    confidence)."""
+
     EXACT = "exact"  # the value's text occurs verbatim at the evidence span
     NORMALIZED = "normalized"  # equal after case/whitespace/punctuation/number/date normalisation
     FUZZY = "fuzzy"  # approximately equal (score in ``Extraction.score``)
@@ -94,6 +97,9 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Result:
+    """What one document yielded: grounded extractions (and entities, relations, labels), usage, the coverage of
+    what was read, a coded ``error`` when the document failed, diagnostics, and the hash of the pipeline spec."""
+
     doc_id: str
     source: str
     extractions: tuple[Extraction, ...] = ()
@@ -104,6 +110,7 @@ class Result:
     coverage: Coverage = Coverage()
     error: Mapping[str, Any] | None = None
     diagnostics: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    spec: str = ""  # hash of the PipelineSpec that made this result ("" when made outside a pipeline)
 
     @property
     def ok(self) -> bool:

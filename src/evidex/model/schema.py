@@ -16,6 +16,8 @@ from evidex.errors import SchemaError
 
 
 class FieldType(StrEnum):
+    """The type a field's value is normalised to (``date`` → ISO date, ``money`` → amount + currency, …)."""
+
     STRING = "string"
     INTEGER = "integer"
     DECIMAL = "decimal"
@@ -42,6 +44,8 @@ _ALIASES: dict[str, FieldType] = {
 
 @dataclass(frozen=True)
 class Field:
+    """One field of a schema: its name, type, description and how it may be found (see docs/schema.md)."""
+
     name: str
     type: FieldType = FieldType.STRING
     description: str = ""
@@ -100,6 +104,9 @@ class LabelSet:
 
 @dataclass(frozen=True)
 class Schema:
+    """What to extract: fields (nested records included), entity and relation types, and label sets; loaded
+    from YAML/JSON (``Schema.from_yaml``, ``Schema.from_dict``) or a JSON Schema (``Schema.from_json_schema``)."""
+
     name: str
     fields: tuple[Field, ...] = ()
     entities: tuple[EntityType, ...] = ()

@@ -191,6 +191,7 @@ def result_to_dict(r: Result, text: str | None = None) -> dict[str, Any]:
         },
         "error": dict(r.error) if r.error is not None else None,
         "diagnostics": jsonable(dict(r.diagnostics)),
+        **({"spec": r.spec} if r.spec else {}),
     }
 
 
@@ -208,4 +209,5 @@ def result_from_dict(d: dict[str, Any]) -> Result:
                           tuple(Span(*x) for x in c.get("spans_read", ()))),
         error=d.get("error"),
         diagnostics=MappingProxyType(dict(d.get("diagnostics", {}))),
+        spec=str(d.get("spec", "")),
     )

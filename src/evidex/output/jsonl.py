@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, suppress
+from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,7 +19,7 @@ from evidex.model import Document, Result, Span
 from evidex.model.serialize import result_to_dict
 from evidex.output.common import Locator, Record, error_info, json_safe, nest_values
 
-__all__ = ["FORMAT", "read_jsonl", "record_to_dict", "write_jsonl"]
+__all__ = ["FORMAT", "dumps_record", "read_jsonl", "record_to_dict", "write_jsonl"]
 
 FORMAT = "evidex.result/1"
 
@@ -96,22 +96,20 @@ def write_jsonl(
     crash loses at most the document in progress. A failed document (``doc`` is ``None``, ``result.error``
     set) still gets its line. With ``append`` an existing file is extended (resume a batch).
     """
-    n = 0
-    with ExitStack() as stack:
-        if isinstance(path_or_file, str | os.PathLike):
-            fh: IO[str] = stack.enter_context(
-                open(path_or_file, "a" if append else "w", encoding="utf-8", newline="\n")
-            )
-        else:
-            fh = path_or_file
+    from evidex.output.writers import JsonlWriter
+
+    w = JsonlWriter(path_or_file, append=append, fsync=fsync)
+    try:
         for doc, result in records:
-            fh.write(_dumps(record_to_dict(doc, result)) + "\n")
-            fh.flush()
-            if fsync:
-                with suppress(OSError, ValueError, AttributeError):  # not a real file (StringIO, pipe)
-                    os.fsync(fh.fileno())
-            n += 1
-    return n
+            w.write(doc, result)
+    finally:
+        w.close()
+    return w.count
+
+
+def dumps_record(doc: Document | None, result: Result) -> str:
+    """One JSON line (without the newline) for a document's result."""
+    return _dumps(record_to_dict(doc, result))
 
 
 def read_jsonl(path_or_file: str | os.PathLike[str] | IO[str]) -> Iterator[dict[str, Any]]:

@@ -31,7 +31,9 @@ from evidex.parse.base import ParseContext, Parser
 from evidex.parse.sniff import sniff
 from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["Limits", "ParseContext", "Parser", "get_parser", "parse_bytes", "parse_file", "parse_many", "read_input"]
+__all__ = [
+    "Limits", "ParseContext", "Parser", "get_parser", "parse_bytes", "parse_file", "parse_many", "parse_source", "read_input",
+]
 
 
 def get_parser(name: str) -> Parser:
@@ -136,3 +138,22 @@ def parse_many(
             yield str(p), parse_file(p, format=format, limits=limits)
         except DocumentError as e:
             yield str(p), e
+
+
+def parse_source(source: str | os.PathLike[str] | bytes, *, name: str | None = None, format: str | None = None,
+                 limits: Limits | None = None) -> Document:
+    """Parse one file (a path) or bytes (``name`` gives its file name) into a :class:`~evidex.model.Document`.
+
+    ``format`` forces a registered parser (``pdf``, ``html``, ``docx``, …) instead of sniffing the content.
+    A file that cannot be read raises a :class:`~evidex.errors.DocumentError` naming it and the reason.
+    This is ``evidex.parse(...)``: the package is callable.
+    """
+    lim = limits or DEFAULT_LIMITS
+    if isinstance(source, bytes | bytearray):
+        return parse_bytes(bytes(source), name or "document", format=format, limits=lim)
+    return parse_file(source, format=format, limits=lim)
+
+
+from evidex._callable import make_callable  # noqa: E402
+
+make_callable(__name__, "evidex.parse:parse_source")

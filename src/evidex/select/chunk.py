@@ -164,23 +164,29 @@ def select_context(
     chunks = chunk_view(v, chunk_tokens, count)
     if not chunks:
         return v, [], []
-    if sum(c.tokens for c in chunks) <= budget_tokens:
-        selected = list(chunks)
-    else:
-        scores = rank_chunks(chunks, queries)
-        order = sorted(range(len(chunks)), key=lambda i: (-(scores[i] + (0.5 if i == 0 else 0.0)), i))
-        picked: list[int] = []
-        used = 0
-        for i in order:
-            if used + chunks[i].tokens + 2 <= budget_tokens:
-                picked.append(i)
-                used += chunks[i].tokens + 2
-        selected = [chunks[i] for i in sorted(picked)]
+    selected = pack_chunks(chunks, queries, budget_tokens)
     seps = ["\n\n" if c.index == prev.index + 1 else "\n…\n" for prev, c in itertools.pairwise(selected)]
-    return _concat([c.view for c in selected], seps), selected, chunks
+    return concat_views([c.view for c in selected], seps), selected, chunks
 
 
-def _concat(views: Sequence[TextView], seps: Sequence[str]) -> TextView:
+def pack_chunks(chunks: Sequence[Chunk], queries: Sequence[str], budget_tokens: int, *,
+                first_bonus: float = 0.5) -> list[Chunk]:
+    """The most relevant chunks (BM25 against ``queries``; the first chunk gets ``first_bonus``) that fit in
+    ``budget_tokens``, in document order; all of them when they fit."""
+    if sum(c.tokens for c in chunks) <= budget_tokens:
+        return list(chunks)
+    scores = rank_chunks(chunks, queries)
+    order = sorted(range(len(chunks)), key=lambda i: (-(scores[i] + (first_bonus if i == 0 else 0.0)), i))
+    picked: list[int] = []
+    used = 0
+    for i in order:
+        if used + chunks[i].tokens + 2 <= budget_tokens:
+            picked.append(i)
+            used += chunks[i].tokens + 2
+    return [chunks[i] for i in sorted(picked)]
+
+
+def concat_views(views: Sequence[TextView], seps: Sequence[str]) -> TextView:
     """Concatenate views that map to the same source, with separators (insertions) between them."""
 
     segs: list[Segment] = []
