@@ -401,3 +401,39 @@ def test_normalized_match_does_not_stop_inside_a_word() -> None:
     text = "ACME CORPORATION owns acme corp, a subsidiary."
     status, got = g("Acme Corp", text)
     assert (status, got) == (Grounding.NORMALIZED, "acme corp")
+
+
+# ------------------------------------------------------------------------------------------------ coverage
+def test_fuzzy_evidence_must_support_the_whole_value() -> None:
+    text = "Invoice INV-4410 issued to Jonathan Smithers, Acme Corporation Ltd, on 3 May 2024."
+    assert ground("INV-6", text).status is Grounding.UNGROUNDED  # "INV-" would be 1 edit away: no digit support
+    assert ground("INV-4411", text).status is Grounding.UNGROUNDED  # a digit differs: numbers are never approximate
+    assert ground("Jonathn Smithers", text).status is Grounding.FUZZY  # a typo in a name is still the name …
+    assert ground("Jonathan Carter", text).status is Grounding.UNGROUNDED  # … a word missing from the evidence is not
+    a = ground("Acme Corporaton Ltd", text)
+    assert a.status is Grounding.FUZZY and a.span is not None and a.span.slice(text) == "Acme Corporation Ltd"
+
+
+def test_generated_value_with_partial_evidence_is_not_a_fact() -> None:
+    from evidex.backends.fake import FakeBackend
+    from evidex.extract import ExtractOptions, Extractor
+    from evidex.model import Schema
+    from evidex.parse import parse_bytes
+
+    doc = parse_bytes(b"INVOICE\nInvoice number: INV-4410\nTotal: USD 120.00\n", "inv.txt")
+    schema = Schema.from_dict({"fields": {"invoice_number": "string"}})
+    be = FakeBackend().push('{"invoice_number": "INV-6"}')
+    res = Extractor(be, ExtractOptions(mode="generate")).extract(doc, schema)
+    assert res.extractions == () and res.diagnostics["dropped_ungrounded"] == ["invoice_number"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(st.sampled_from(list("ab12 -")), min_size=4, max_size=14))
+def test_property_fuzzy_evidence_keeps_every_digit(value: str) -> None:
+    import re as _re
+
+    text = "xx INV-4410 ab12 a-b 1 2 b2a yy"
+    a = ground(value, text)
+    if a.status is Grounding.FUZZY:
+        assert a.span is not None
+        assert _re.findall(r"\d+", value) == _re.findall(r"\d+", a.span.slice(text))

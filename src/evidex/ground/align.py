@@ -342,6 +342,8 @@ def _fuzzy(v: str, text: str, lo: int, hi: int, hint: Span | None, threshold: fl
             if span is None:
                 continue
             seg = " ".join(low[span.start : span.end].split())
+            if not covers(pv, seg):
+                continue  # the evidence must support the whole value: every digit, every word
             d = d0 if seg == cw[s:e] else distance(pv, seg)
             score = 1.0 - d / max(m, len(seg))
             ok = ok or score >= threshold
@@ -353,6 +355,28 @@ def _fuzzy(v: str, text: str, lo: int, hi: int, hint: Span | None, threshold: fl
         return None
     status = Grounding.NORMALIZED if best[0] >= 1.0 else Grounding.FUZZY
     return Alignment((best[2],), status, round(best[0], 4), "fuzzy", found)
+
+
+_DIGITS = re.compile(r"\d+")
+_WORDS = re.compile(r"[^\W\d_]{2,}")
+
+
+def covers(value: str, evidence: str) -> bool:
+    """Whether fuzzy ``evidence`` supports all of ``value``: the same digits in the same order (a number is never
+    "approximately" right), and each word of the value found in the evidence within one edit (two for words of 8+
+    letters) — so "INV-6" is not supported by "INV-", nor "John Smith" by "John".
+
+    >>> covers("acme corporaton", "acme corporation"), covers("inv-6", "inv-"), covers("john smith", "john")
+    (True, False, False)
+    """
+    if _DIGITS.findall(value) != _DIGITS.findall(evidence):
+        return False
+    squeezed = "".join(evidence.lower().split())  # a typo may join or split words
+    for w in dict.fromkeys(_WORDS.findall(value.lower())):
+        budget = 2 if len(w) >= 8 else 1
+        if w not in squeezed and search_all(w, squeezed)[0] > budget:
+            return False
+    return True
 
 
 def _widen(text: str, s: int, e: int, lo: int, hi: int, m: int) -> Span | None:
