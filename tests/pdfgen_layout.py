@@ -219,3 +219,16 @@ def _user_point(rotate: int, dx: float, dtop: float) -> tuple[float, float]:
     if r == 180:
         return PAGE_W - dx, dtop
     return PAGE_W - dtop, PAGE_H - dx  # 270
+
+
+SIDEBAR = "arXiv:2401.00001v1 [cs.CL] 5 Jan 2024"
+
+
+def page_with_sidebar() -> bytes:
+    """Upright body lines and, in the left margin, a label drawn turned by 90 degrees (reading upwards), as
+    arXiv stamps its papers."""
+    ops = b"BT /F1 12 Tf\n"
+    for i, text in enumerate(ROTATED_LINES):
+        ops += b"1 0 0 1 72 %g Tm (%s) Tj\n" % (700 - i * 16, text.encode())
+    ops += b"0 1 -1 0 30 300 Tm (%s) Tj\nET" % SIDEBAR.encode()
+    return _one_font_page(ops, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")

@@ -293,3 +293,55 @@ def test_real_index_page_with_a_one_em_gutter() -> None:
     assert "dumb" not in row  # the right column's entry beside it is not on its line
     t = _flat(page_text)
     assert t.index("colorspec, 28") < t.index("contour, 56") < t.index("dawson, 39")  # left column first
+
+
+# ---------------------------------------------------------------------------------------------- rotation
+def _rendered_ink_outside_anchors(data: bytes, doc: Document) -> tuple[int, list[str]]:
+    """Render the page as displayed (pdfium applies /Rotate) at 1 px per point; return how many dark
+    pixels lie outside every anchor box (grown by 1.5 pt), and the words whose box holds no dark pixel."""
+    import pypdfium2 as pdfium
+    from PIL import ImageDraw
+
+    pdf = pdfium.PdfDocument(data)
+    try:
+        img = pdf[0].render(scale=1).to_pil().convert("L")
+    finally:
+        pdf.close()
+    page = doc.pages[0]
+    assert img.size == (round(page.width), round(page.height))  # the displayed page's size
+    ink = img.point(lambda v: 255 if v < 128 else 0)
+    empty = []
+    for a in doc.anchors:
+        bb = a.prov.bbox
+        assert bb is not None
+        if ink.crop((int(bb.x0), int(bb.y0), int(bb.x1 + 1), int(bb.y1 + 1))).getbbox() is None:
+            empty.append(doc.span_text(a.span))
+    draw = ImageDraw.Draw(ink)
+    for a in doc.anchors:
+        bb = a.prov.bbox
+        assert bb is not None
+        draw.rectangle((bb.x0 - 1.5, bb.y0 - 1.5, bb.x1 + 1.5, bb.y1 + 1.5), fill=0)
+    outside = sum(ink.histogram()[1:])
+    return outside, empty
+
+
+@pytest.mark.parametrize("matrix", [False, True], ids=["text-turns-with-page", "text-upright-on-display"])
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_rotated_pages_read_in_order_with_boxes_on_the_displayed_page(rotate: int, matrix: bool) -> None:
+    data = g.rotated_page(rotate, matrix=matrix)
+    doc = parse(data)
+    assert body(doc).split("\n") == g.ROTATED_LINES
+    page = doc.pages[0]
+    assert (page.width, page.height) == ((792, 612) if rotate in (90, 270) else (612, 792))
+    outside, empty = _rendered_ink_outside_anchors(data, doc)
+    assert empty == [] and outside == 0, (empty, outside)
+
+
+def test_text_turned_against_the_page_is_read_as_its_own_line_after_the_body() -> None:
+    data = g.page_with_sidebar()
+    doc = parse(data)
+    assert body(doc).split("\n") == [*g.ROTATED_LINES, "", g.SIDEBAR]
+    outside, empty = _rendered_ink_outside_anchors(data, doc)
+    assert empty == [] and outside == 0, (empty, outside)
+    (label,) = boxes(doc, "arXiv:2401.00001v1")
+    assert label.y1 - label.y0 > 3 * (label.x1 - label.x0)  # upright on the page: a tall, narrow box

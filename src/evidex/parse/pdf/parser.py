@@ -41,7 +41,7 @@ from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
 from evidex.parse.pdf.guard import PAGE_CONTENT_CAP, check_content_streams
 from evidex.parse.pdf.tables import Table, find_tables
-from evidex.parse.pdf.text import PageReader
+from evidex.parse.pdf.text import PageReader, box_from_frame, box_to_frame, frame_size
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.layout import (
     Block,
@@ -89,6 +89,10 @@ class _Page:
     elements: list[Block | Table] = field(default_factory=list)
     ocr: bool = False
     warnings: list[str] = field(default_factory=list)
+    frame: int = 0  # rotation (degrees) of the frame the page was laid out in: the one its text reads upright in
+    rotate: int = 0  # the page's /Rotate: boxes are reported on the page as displayed
+    size0: tuple[float, float] = (0.0, 0.0)  # the unrotated mediabox's width and height
+    turned: list[Block] = field(default_factory=list)  # blocks of text running in a minority direction
 
 
 # ---------------------------------------------------------------------------------------------- parser
@@ -135,6 +139,8 @@ class PdfParser:
             pdf.close()
         _mark_furniture(pages)
         _layout(pages)
+        for p in pages:
+            _to_display(p)
         _emit(b, pages)
         return b.build()
 
@@ -148,16 +154,32 @@ class PdfParser:
         try:
             left, bottom, right, top = page.get_mediabox()
             out = _Page(i + 1, right - left, top - bottom)
-            textpage = page.get_textpage()
+            out.size0 = (out.width, out.height)
             try:
-                words, rules, _fills, images = PageReader(raw).read(page.raw, textpage.raw, (left, bottom, right, top))
+                out.rotate = int(page.get_rotation()) % 360
+            except Exception:  # an unreadable /Rotate is no rotation
+                out.rotate = 0
+            textpage = page.get_textpage()
+            reader = PageReader(raw)
+            try:
+                words, rules, _fills, images = reader.read(page.raw, textpage.raw, (left, bottom, right, top))
             finally:
                 textpage.close()
+            out.frame = reader.frame
+            out.width, out.height = frame_size(out.frame, *out.size0)
+            for rot, turned_words in reader.turned.items():
+                out.turned.extend(_turned_blocks(turned_words, rot, out.frame, out.size0))
             area = max(out.width * out.height, 1.0)
             scan = any((x1 - x0) * (y1 - y0) >= 0.5 * area for x0, y0, x1, y1 in images)
             if scan:  # an OCR'd scan: its invisible text layer is the page's real text
                 words = [_unhide(w) if w.hidden and w.size >= 1.0 else w for w in words]
             if not any(not w.hidden for w in words) and images:
+                # OCR reads the page as rendered, i.e. as displayed: lay it out in the displayed frame
+                for w in words:
+                    w.x0, w.y0, w.x1, w.y1 = _reframe((w.x0, w.y0, w.x1, w.y1), out.frame, out.rotate, out.size0)
+                images = [_reframe(b, out.frame, out.rotate, out.size0) for b in images]
+                out.frame = out.rotate
+                out.width, out.height = frame_size(out.frame, *out.size0)
                 words = self._ocr_page(page, out, ctx) + words
             tables = find_tables(rules) if rules and not out.ocr else []
             _assign(out, words, tables)
@@ -296,23 +318,82 @@ def _mark_furniture(pages: list[_Page]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- layout
+def _reframe(
+    b: tuple[float, float, float, float], src: int, dst: int, size0: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """A box of the frame turned by ``src`` degrees in the frame turned by ``dst`` (text.box_to_frame)."""
+    if src == dst:
+        return b
+    return box_to_frame(box_from_frame(b, src, *size0), dst, *size0)
+
+
+def _turned_blocks(words: list[Word], rot: int, frame: int, size0: tuple[float, float]) -> list[Block]:
+    """Words of a minority direction: lines, order and blocks in their own frame, then boxes in the page's."""
+    visible = [w for w in words if not w.hidden]
+    if not visible:
+        return []
+    lines = words_to_lines(visible)
+    sizes = sorted(ln.size for ln in lines)
+    blocks = group_blocks(reading_order(lines, max(0.8 * sizes[len(sizes) // 2], 4.0), lambda ln: ln.chars))
+    for blk in blocks:
+        for ln in blk.lines:
+            for w in ln.words:
+                w.x0, w.y0, w.x1, w.y1 = _reframe((w.x0, w.y0, w.x1, w.y1), rot, frame, size0)
+                if w.hyphen is not None:
+                    w.hyphen = w.x1
+            ln.refresh()
+    return blocks
+
+
+def _to_display(p: _Page) -> None:
+    """Move the page's boxes from its layout frame to the page as displayed (its /Rotate), after layout."""
+    rot = p.rotate
+    if p.frame == rot:
+        return
+    w0, h0 = p.size0
+
+    def conv(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return _reframe(b, p.frame, rot, (w0, h0))
+
+    lines = [*p.lines, *p.hidden, *p.header, *p.footer, *(ln for blk in p.turned for ln in blk.lines)]
+    for ln in lines:
+        for w in ln.words:
+            w.x0, w.y0, w.x1, w.y1 = conv((w.x0, w.y0, w.x1, w.y1))
+            if w.hyphen is not None:  # the hyphen's cut runs along the text line, which turned: keep the box
+                w.hyphen = w.x1
+        ln.refresh()
+    for t in p.tables:
+        t.x0, t.y0, t.x1, t.y1 = conv((t.x0, t.y0, t.x1, t.y1))
+        for c in t.cells:
+            c.x0, c.y0, c.x1, c.y1 = conv((c.x0, c.y0, c.x1, c.y1))
+            for w in c.words:
+                w.x0, w.y0, w.x1, w.y1 = conv((w.x0, w.y0, w.x1, w.y1))
+    p.width, p.height = frame_size(rot, w0, h0)
+    p.frame = rot
+
+
 def _layout(pages: list[_Page]) -> None:
     for p in pages:
-        items: list[Line | _Region] = [*p.lines, *(_Region(t, t.x0, t.y0, t.x1, t.y1) for t in p.tables)]
-        if not items:
+        _layout_page(p)
+        p.elements.extend(p.turned)  # text turned against the page's direction: read after the page's body
+
+
+def _layout_page(p: _Page) -> None:
+    items: list[Line | _Region] = [*p.lines, *(_Region(t, t.x0, t.y0, t.x1, t.y1) for t in p.tables)]
+    if not items:
+        return
+    sizes = sorted(ln.size for ln in p.lines) or [10.0]
+    gap = max(0.8 * sizes[len(sizes) // 2], 4.0)  # a column gutter can be as narrow as ~1 em
+    ordered = reading_order(items, gap, lambda it: it.chars if isinstance(it, Line) else 40)
+    run: list[Line] = []
+    for it in ordered:
+        if isinstance(it, Line):
+            run.append(it)
             continue
-        sizes = sorted(ln.size for ln in p.lines) or [10.0]
-        gap = max(0.8 * sizes[len(sizes) // 2], 4.0)  # a column gutter can be as narrow as ~1 em
-        ordered = reading_order(items, gap, lambda it: it.chars if isinstance(it, Line) else 40)
-        run: list[Line] = []
-        for it in ordered:
-            if isinstance(it, Line):
-                run.append(it)
-                continue
-            p.elements.extend(group_blocks(run))
-            run = []
-            p.elements.append(it.table)
         p.elements.extend(group_blocks(run))
+        run = []
+        p.elements.append(it.table)
+    p.elements.extend(group_blocks(run))
 
 
 def _emit(b: DocumentBuilder, pages: list[_Page]) -> None:

@@ -13,6 +13,10 @@ Word rules:
   and always continues the word (a space pdfium generated between them is ignored), so "ﬁle" is one word
   "file", never "f ile". Unicode presentation forms U+FB00–U+FB06 (ﬀ ﬁ ﬂ ﬃ ﬄ ﬅ ﬆ) are written as their
   letters. Either way every letter of the ligature lies in the ligature glyph's box, inside its word's box.
+- **Direction.** Each text object's baseline angle (its matrix, quantised to quarter turns) gives the frame
+  its characters are read in: boxes are turned so that the text runs left to right, words are built there.
+  The page's frame is the direction of most of its characters (a landscape table drawn turned on a portrait
+  page is laid out turned); words of other directions (a margin label) are kept apart (``turned``).
 - **Hyphens.** pdfium marks a hyphen it judged to end a line with the control character U+0002 (U+FFFE in
   ``FPDFText_GetText``); it is read back as "-". When a word ends with a hyphen-like glyph (``-``, U+2010, soft hyphen, that marker) the glyph's
   left edge is kept on the word (``Word.hyphen``), so a join across lines (evidex.structure.layout
@@ -34,11 +38,16 @@ class PageReader:
 
     def __init__(self, raw: Any) -> None:
         self.r = raw
-        # text object address → (bold, invisible, white, vertical scale of the object's matrix)
-        self._styles: dict[int, tuple[bool, bool, bool, float]] = {}
+        # text object address → (bold, invisible, white, vertical scale of the object's matrix, direction:
+        # the object's baseline angle in user space, in quarter turns 0-3)
+        self._styles: dict[int, tuple[bool, bool, bool, float, int]] = {}
+        self.frame = 0  # the page's reading frame after read(): rotation (degrees) making most text upright
+        # after read(): words running in another direction than most (a margin label turned 90 degrees), by
+        # frame, their boxes in their own frame (where they read left to right), not among read()'s words
+        self.turned: dict[int, list[Word]] = {}
         self._text_object = _text_object_fn(raw)
 
-    def _style(self, key: int) -> tuple[bool, bool, bool, float]:
+    def _style(self, key: int) -> tuple[bool, bool, bool, float, int]:
         st = self._styles.get(key)
         if st is not None:
             return st
@@ -59,8 +68,14 @@ class PageReader:
             weight = r.FPDFFont_GetWeight(font)
             bold = weight >= 600 or any(s in name for s in ("bold", "black", "heavy", "semibold", "demi"))
         m = r.FS_MATRIX()
-        scale = math.hypot(m.c, m.d) if r.FPDFPageObj_GetMatrix(obj, m) else 1.0
-        st = (bold, invisible, white, scale if math.isfinite(scale) else 1.0)
+        quarter = 0
+        if r.FPDFPageObj_GetMatrix(obj, m):
+            scale = math.hypot(m.c, m.d)
+            if m.a or m.b:
+                quarter = round(math.degrees(math.atan2(m.b, m.a)) / 90) % 4
+        else:
+            scale = 1.0
+        st = (bold, invisible, white, scale if math.isfinite(scale) else 1.0, quarter)
         self._styles[key] = st
         return st
 
@@ -94,6 +109,12 @@ class PageReader:
                 if r.FPDFPageObj_GetFillColor(obj, cr, cg, cb, ca) and min(cr.value, cg.value, cb.value) < 200:
                     fills.append(bx)
         words = self._words(textpage, box, fills + images)
+        if self.frame:  # the page's text runs turned: lay it out in the frame where it reads upright
+            w0, h0 = box[2] - box[0], box[3] - box[1]
+            f = self.frame
+            rules = [_rule_to_frame(rl, f, w0, h0) for rl in rules]
+            fills = [box_to_frame(b, f, w0, h0) for b in fills]
+            images = [box_to_frame(b, f, w0, h0) for b in images]
         return words, rules, fills, images
 
     def _path_rules(self, obj: Any, bx: tuple[float, float, float, float], left: float, top: float) -> list[Rule]:
@@ -141,10 +162,13 @@ class PageReader:
         get_unicode, get_box, get_size = r.FPDFText_GetUnicode, r.FPDFText_GetLooseCharBox, r.FPDFText_GetFontSize
         text = _page_text(r, tp, n)
         words: list[Word] = []
+        quarters: list[int] = []  # each word's frame (quarter turns) while reading
+        per_quarter = [0, 0, 0, 0]  # characters per frame
         cur: list[str] = []
         cx0 = cy0 = cx1 = cy1 = 0.0
         csize = 0.0
         cbold = chidden = False
+        cq = 0
         hyph: float | None = None  # left edge of the word's trailing hyphen glyph
         px0 = px1 = py0 = -1e9  # the previous visible character's box (to recognise a ligature's letters)
         brk = False  # a space was seen since the previous visible character
@@ -152,6 +176,8 @@ class PageReader:
         def flush() -> None:
             if cur:
                 words.append(Word("".join(cur), cx0, cy0, cx1, cy1, csize, cbold, chidden, hyphen=hyph))
+                quarters.append(cq)
+                per_quarter[cq] += len(cur)
                 cur.clear()
 
         for i in range(n):
@@ -162,23 +188,25 @@ class PageReader:
                 brk = True
                 continue
             obj = get_obj(tp, i)
-            bold, invisible, white, scale = self._style(obj) if obj else (False, False, False, 1.0)
+            bold, invisible, white, scale, q = self._style(obj) if obj else (False, False, False, 1.0, 0)
             get_box(tp, i, rect)
             x0, x1 = rect.left - left, rect.right - left
             y0, y1 = top - rect.top, top - rect.bottom
+            mx, my = (x0 + x1) / 2, (y0 + y1) / 2  # unrotated page coordinates, for visibility
+            if q:  # turned text: its box in the frame where it reads left to right
+                x0, y0, x1, y1 = box_to_frame((x0, y0, x1, y1), q * 90, pw, ph)
             size = get_size(tp, i) * scale  # the Tf operand × the text/CTM matrix's vertical scale
             tol = 0.02 * max(size, 1.0)
             same_glyph = abs(x0 - px0) <= tol and abs(x1 - px1) <= tol and abs(y0 - py0) <= tol and x1 > x0
             px0, px1, py0 = x0, x1, y0
-            if same_glyph and cur:  # the next letter of a ligature glyph: the word goes on
+            if same_glyph and cur and q == cq:  # the next letter of a ligature glyph: the word goes on
                 brk = False
                 hyph = None
                 cur.append(_LIGATURES.get(ch, ch))
                 continue
-            if brk:
+            if brk or q != cq:
                 flush()
                 brk = False
-            mx, my = (x0 + x1) / 2, (y0 + y1) / 2
             hidden = (
                 invisible
                 or size < 1.0
@@ -195,7 +223,7 @@ class PageReader:
                 ):
                     flush()
             if not cur:
-                cx0, cy0, cx1, cy1, csize, cbold, chidden = x0, y0, x1, y1, size, bold, hidden
+                cx0, cy0, cx1, cy1, csize, cbold, chidden, cq = x0, y0, x1, y1, size, bold, hidden, q
             else:
                 if x0 < cx0:
                     cx0 = x0
@@ -211,7 +239,75 @@ class PageReader:
             hyph = x0 if ch in _HYPHENS else None
             cur.append(_LIGATURES.get(ch, ch))
         flush()
+        dom = max(range(4), key=lambda k: (per_quarter[k], k == 0))
+        self.frame = dom * 90
+        self.turned = {}
+        if any(q != dom for q in quarters):  # words of another direction are kept apart, in their own frame
+            main: list[Word] = []
+            for w, q in zip(words, quarters, strict=True):
+                if q == dom:
+                    main.append(w)
+                else:
+                    self.turned.setdefault(q * 90, []).append(w)
+            words = main
         return words
+
+
+Box = tuple[float, float, float, float]
+
+
+def _point_to_frame(x: float, y: float, rot: int, w: float, h: float) -> tuple[float, float]:
+    """A point of the unrotated page (top-left origin, ``w`` × ``h``) in the frame turned by ``rot`` degrees
+    (0/90/180/270, the way PDF /Rotate and text matrices turn: 90 = text running up the unrotated page)."""
+    if rot == 90:
+        return h - y, x
+    if rot == 180:
+        return w - x, h - y
+    if rot == 270:
+        return y, w - x
+    return x, y
+
+
+def _point_from_frame(fx: float, fy: float, rot: int, w: float, h: float) -> tuple[float, float]:
+    if rot == 90:
+        return fy, h - fx
+    if rot == 180:
+        return w - fx, h - fy
+    if rot == 270:
+        return w - fy, fx
+    return fx, fy
+
+
+def box_to_frame(b: Box, rot: int, w: float, h: float) -> Box:
+    """An axis-aligned box of the unrotated page in the frame turned by ``rot`` (see _point_to_frame)."""
+    if not rot:
+        return b
+    ax, ay = _point_to_frame(b[0], b[1], rot, w, h)
+    bx, by = _point_to_frame(b[2], b[3], rot, w, h)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def box_from_frame(b: Box, rot: int, w: float, h: float) -> Box:
+    """The inverse of box_to_frame: a frame box back on the unrotated page."""
+    if not rot:
+        return b
+    ax, ay = _point_from_frame(b[0], b[1], rot, w, h)
+    bx, by = _point_from_frame(b[2], b[3], rot, w, h)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def frame_size(rot: int, w: float, h: float) -> tuple[float, float]:
+    return (h, w) if rot in (90, 270) else (w, h)
+
+
+def _rule_to_frame(rl: Rule, rot: int, w: float, h: float) -> Rule:
+    if rl.horizontal:
+        x0, y0, x1, y1 = box_to_frame((rl.a, rl.pos, rl.b, rl.pos), rot, w, h)
+    else:
+        x0, y0, x1, y1 = box_to_frame((rl.pos, rl.a, rl.pos, rl.b), rot, w, h)
+    if y1 - y0 <= x1 - x0:
+        return Rule(True, (y0 + y1) / 2, x0, x1)
+    return Rule(False, (x0 + x1) / 2, y0, y1)
 
 
 # Unicode ligature presentation forms → their letters (ſt is read as "st")
