@@ -458,3 +458,29 @@ _LOCATE_DOCS = (
     parse_bytes(b"Intro line\n\n- item one\n- item two\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "list.md"),
     _make_layered()[0],  # anchors with boxes
 )
+
+
+def test_values_under_the_review_threshold_are_flagged_everywhere(tmp_path: Path) -> None:
+    """Confidence is shown apart from grounding; a value under the threshold is marked for review in the result,
+    the JSONL record, the CSV table and the HTML report."""
+    import evidex
+    from evidex.output.html_report import write_html_report
+    from evidex.output.jsonl import record_to_dict
+    from evidex.output.tables import to_rows
+
+    doc = evidex.parse(b"Invoice number: INV-77\nTotal: USD 10.00\nDate: 1 May 2024\n", name="x.txt")
+    schema = evidex.Schema.from_dict({"fields": {"invoice_number": "string", "total": "money"}})
+    (low,) = evidex.extract(doc, schema, backend=None, options={"review_threshold": 1.0})
+    (high,) = evidex.extract(doc, schema, backend=None, options={"review_threshold": 0.0})
+    assert low.extractions and all(x.review for x in low.extractions)
+    assert not any(x.review for x in high.extractions)
+    assert [x.confidence for x in low.extractions] == [x.confidence for x in high.extractions]
+    rec = record_to_dict(doc, low)
+    assert all(x["review"] is True for x in rec["extractions"])
+    assert "review" not in record_to_dict(doc, high)["extractions"][0]
+    row = to_rows([(doc, low)])[0]
+    assert row["total__review"] is True and row["total__grounding"] == "exact"
+    assert to_rows([(doc, high)])[0]["total__review"] is False
+    write_html_report([(doc, low), (doc, high)], tmp_path / "r.html")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert html.count('class="badge review"') == len(low.extractions)

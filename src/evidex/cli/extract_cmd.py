@@ -65,7 +65,8 @@ def print_result(path: str, doc: Document | None, res: Result) -> None:
         quote = " … ".join(doc.text[s.start : s.end] for s in x.evidence)
         st = x.grounding.value
         value = display_value(x.value)
-        t.add_row(x.path, escape(_short(value, 40)), f"[{_STATUS_STYLE.get(st, 'white')}]{st}[/]", f"{x.confidence:.2f}",
+        conf = f"[yellow]{x.confidence:.2f} review[/]" if x.review else f"{x.confidence:.2f}"
+        t.add_row(x.path, escape(_short(value, 40)), f"[{_STATUS_STYLE.get(st, 'white')}]{st}[/]", conf,
                   escape(_short(quote, 50)), escape(_where(doc, x)))
     for lab in res.labels:
         t.add_row(f"label:{lab.name}", escape(lab.value), "inferred", f"{lab.confidence:.2f}", "", "")
@@ -103,6 +104,7 @@ def extract_command(
     parquet: Annotated[Path | None, typer.Option("--parquet", help="Also write a Parquet table.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained HTML report with evidence highlighted.")] = None,
     keep_ungrounded: Annotated[bool, typer.Option(help="Keep values with no support in the text (marked ungrounded).")] = False,
+    review_threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, metavar="P", help="Flag values whose confidence is below P for review (default 0.5).")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads for the embedded model.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context window (tokens) of the model.")] = None,
     isolate: Annotated[bool, typer.Option("--isolate/--in-process", help="Parse each file in a watched worker process (crash, hang and memory safe).")] = True,
@@ -141,7 +143,8 @@ def extract_command(
         flags = {"model": model, "base_url": base_url, "api_key_env": api_key_env, "threads": threads, "ctx": ctx,
                  "timeout": timeout, "retries": retries}
         engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
-                  "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None}
+                  "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None,
+                  "review_threshold": review_threshold}
         limits = limits_from_cli(limit)  # before loading a model: a bad --limit is a usage error (exit 2)
         spec = build_spec(load_schema(schema), backend=backend, flags=flags, backend_extra=backend_option or (),
                           engine=engine, stage_extra=stage_option or (), isolate=isolate,

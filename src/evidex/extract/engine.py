@@ -10,6 +10,7 @@ passed deadline and bugs in a stage become ``Result.error`` with a stable code.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from collections.abc import Sequence
@@ -118,6 +119,9 @@ class Extractor:
             if dropped:
                 diagnostics["dropped_ungrounded"] = dropped
             extractions = [x for x in extractions if x.grounding is not Grounding.UNGROUNDED]
+        bar = self.options.review_threshold
+        extractions = [dataclasses.replace(x, review=True) if x.confidence < bar and not x.review else x
+                       for x in extractions]
         missing = [f.name for f in schema.fields if f.required and not any(_top(x.path) == f.name for x in extractions)]
         if missing:
             diagnostics["missing_required"] = missing

@@ -44,6 +44,8 @@ class ExtractOptions(BaseModel):
     prior_weight: float = 0.5  # model scorers: weight of the prior vs the model's probability
     min_score: float = 0.2
     keep_ungrounded: bool = False  # keep values with no support in the text (marked UNGROUNDED)
+    # values whose confidence is below this are flagged ``review`` (for a person to check, not shown as facts)
+    review_threshold: float = PydanticField(default=0.5, ge=0.0, le=1.0)
     prompt_format: int = 0  # 0, 1, 2: equivalent prompt formats (FormatSpread)
     # wall-time budget of one document (seconds; None or 0 = none): every model call gets what is left as its
     # timeout, and a document that runs out fails with EVX-B007 (usage and diagnostics so far are kept)

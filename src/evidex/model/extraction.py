@@ -28,7 +28,10 @@ class Extraction:
 
     ``path`` addresses the field: ``total``, ``line_items[2].amount``; ``value`` is typed (``str``, ``int``,
     ``Decimal``, ISO date ``str``, ``{"amount": Decimal, "currency": str}``, ``bool``); ``raw`` is what the
-    engine produced before normalisation; ``evidence`` holds spans into ``Document.text``.
+    engine produced before normalisation; ``evidence`` holds spans into ``Document.text``. ``grounding`` says
+    where the value is printed; ``confidence`` how likely it is the answer (a probability when the scorer is
+    calibrated); ``review`` marks a value under the pipeline's review threshold: shown for a person to check,
+    not as a fact.
     """
 
     path: str
@@ -40,6 +43,7 @@ class Extraction:
     engine: str
     score: float = 1.0  # alignment score (1.0 exact; fuzzy < 1)
     notes: tuple[str, ...] = ()
+    review: bool = False  # confidence under the review threshold: a person should check it
 
 
 @dataclass(frozen=True)

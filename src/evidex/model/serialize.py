@@ -146,6 +146,8 @@ def extraction_to_dict(e: Extraction, text: str | None = None) -> dict[str, Any]
     }
     if e.notes:
         d["notes"] = list(e.notes)
+    if e.review:
+        d["review"] = True
     return d
 
 
@@ -160,6 +162,7 @@ def extraction_from_dict(d: dict[str, Any]) -> Extraction:
         engine=d.get("engine", ""),
         score=float(d.get("score", 1.0)),
         notes=tuple(d.get("notes", ())),
+        review=bool(d.get("review", False)),
     )
 
 

@@ -64,6 +64,7 @@ table.fields td.ev{white-space:pre-wrap;font-family:ui-monospace,Menlo,Consolas,
 tr.ungrounded td.val{color:var(--muted);text-decoration:line-through}
 tr.flash{animation:flash 1.2s ease-out}
 .badge{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;color:#fff;white-space:nowrap}
+.badge.review{background:#b45309}tr.review td.val{font-style:italic;color:#92400e}
 .g-exact{background:#1a7f37}.g-normalized{background:#1b7c83}.g-fuzzy{background:#bf8700}
 .g-inferred{background:#8250df}.g-ungrounded{background:#cf222e}
 a.evlink{color:#0969da;text-decoration:none;font-family:ui-monospace,Menlo,Consolas,monospace}
@@ -200,6 +201,9 @@ def _render_text(doc: Document, spans: list[tuple[str, Span, str]], fh: IO[str])
 
 
 # ---------------------------------------------------------------- one document
+_REVIEW = ' <span class="badge review" title="confidence under the review threshold: check it">review</span>'
+
+
 def _badge(g: Grounding) -> str:
     return f'<span class="badge g-{g.value}">{g.value}</span>'
 
@@ -239,12 +243,12 @@ def _fields_table(k: int, doc: Document | None, result: Result, spans: list[tupl
         ev = " <b>|</b> ".join(_preview(q) for q in quoted)
         if bad:
             ev += f' <em class="warn">({bad} span(s) outside the document text)</em>'
-        row_cls = ' class="ungrounded"' if e.grounding is Grounding.UNGROUNDED else ""
+        row_cls = ' class="ungrounded"' if e.grounding is Grounding.UNGROUNDED else (' class="review"' if e.review else "")
         notes = f'<div class="meta">{_esc("; ".join(e.notes))}</div>' if e.notes else ""
         raw = f'<div class="meta">raw: {_esc(e.raw)}</div>' if e.raw and e.raw != display_value(e.value) else ""
         fh.write(
             f"<tr{row_cls}><td>{field}{more}</td><td class=\"val\">{_esc(display_value(e.value))}{raw}{notes}</td>"
-            f"<td>{_badge(e.grounding)}</td><td>{e.confidence:.2f}</td><td class=\"ev\">{ev}</td>"
+            f"<td>{_badge(e.grounding)}</td><td>{e.confidence:.2f}{_REVIEW if e.review else ''}</td><td class=\"ev\">{ev}</td>"
             f"<td>{','.join(map(str, sorted(pg)))}</td></tr>"
         )
     fh.write("</tbody></table>")

@@ -27,7 +27,7 @@ __all__ = ["BASE_COLUMNS", "ERROR_COLUMNS", "META_SUFFIXES", "to_rows", "write_c
 
 BASE_COLUMNS = ("doc_id", "source")
 ERROR_COLUMNS = ("error_code", "error_message")
-META_SUFFIXES = ("__grounding", "__confidence", "__evidence", "__page")
+META_SUFFIXES = ("__grounding", "__confidence", "__review", "__evidence", "__page")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -106,6 +106,7 @@ def _fill(
         row[field + "__grounding"] = join.join(e.grounding.value for e in exs)
         confs = [e.confidence for e in exs if math.isfinite(e.confidence)]
         row[field + "__confidence"] = min(confs) if confs else None
+        row[field + "__review"] = any(e.review for e in exs)  # under the review threshold: check before use
         quoted = [q for e in exs for s in e.evidence if (q := loc.quote(s)) is not None]
         row[field + "__evidence"] = join.join(quoted) if quoted else None
         pg = sorted({p for e in exs for s in e.evidence for p in loc.pages(s)})
@@ -252,7 +253,7 @@ def write_parquet(
         elif kind == "float64":
             arrays.append(pa.array([None if v is None else float(v) for v in vals], type=pa.float64()))
         else:
-            arrays.append(pa.array(vals, type=getattr(pa, kind)()))
+            arrays.append(pa.array(vals, type=pa.bool_() if kind == "bool" else pa.int64()))
         fields.append(pa.field(c, arrays[-1].type))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
     pq.write_table(table, os.fspath(path))
