@@ -232,3 +232,43 @@ def page_with_sidebar() -> bytes:
         ops += b"1 0 0 1 72 %g Tm (%s) Tj\n" % (700 - i * 16, text.encode())
     ops += b"0 1 -1 0 30 300 Tm (%s) Tj\nET" % SIDEBAR.encode()
     return _one_font_page(ops, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+
+
+# ---------------------------------------------------------------------------------------------- lists
+LIST_PAGE: list[tuple[float, str]] = [  # (indent of the line, text): 0 = body edge
+    (0, "The tools we packed for the trip:"),
+    (10, "• a tent for four people"),
+    (20, "and its poles, pegs and lines"),  # hanging indent: continues the item above
+    (10, "• two stoves"),
+    (30, "– one for gas"),  # nested list, weak bullets
+    (30, "– one for wood"),
+    (10, "• a first aid kit"),
+    (0, "The plan for each day was simple, as the"),
+    (0, "guide describes it in Section"),
+    (0, "3. Then we walked until the evening."),  # a wrapped line starting with "3.": not a list
+    (0, "Steps to pitch the tent:"),
+    (10, "1. Clear the ground"),
+    (10, "2. Lay out the floor"),
+    (10, "3. Raise the poles"),
+]
+LIST_BLOCK_BREAKS = {7, 10}  # extra space before these lines (new blocks)
+
+
+def list_page() -> bytes:
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=letter)
+    c.setFont("Helvetica", 11)
+    y = 720.0
+    for k, (indent, text) in enumerate(LIST_PAGE):
+        if k in LIST_BLOCK_BREAKS:
+            y -= 10
+        marker, _, rest = text.partition(" ")
+        if marker in ("•", "–") or (marker[:-1].isdigit() and marker.endswith(".")):
+            c.drawString(72 + indent, y, marker)  # the marker, then the text at a tab stop
+            c.drawString(72 + indent + 14, y, rest)
+        else:
+            c.drawString(72 + indent, y, text)
+        y -= 14
+    c.showPage()
+    c.save()
+    return buf.getvalue()

@@ -16,7 +16,7 @@ import pytest
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
 import pdfgen_layout as g
-from evidex.model import BBox, Document, Span
+from evidex.model import BBox, Document, NodeKind, Span
 from evidex.parse.base import ParseContext
 from evidex.parse.pdf.parser import PdfParser
 from evidex.structure.layout import Line, Word, find_gutters, hyphen_join, reading_order, words_to_lines
@@ -345,3 +345,36 @@ def test_text_turned_against_the_page_is_read_as_its_own_line_after_the_body() -
     assert empty == [] and outside == 0, (empty, outside)
     (label,) = boxes(doc, "arXiv:2401.00001v1")
     assert label.y1 - label.y0 > 3 * (label.x1 - label.x0)  # upright on the page: a tall, narrow box
+
+
+# ---------------------------------------------------------------------------------------------- lists
+def test_bullets_and_numbers_become_nested_list_nodes() -> None:
+    doc = parse(g.list_page())
+    tree = [(n.kind.value, n.level, doc.node_text(n).split("\n")[0]) for n, _ in doc.walk()
+            if n.kind in (NodeKind.LIST, NodeKind.LIST_ITEM, NodeKind.PARAGRAPH)]
+    assert tree == [
+        ("paragraph", None, "The tools we packed for the trip:"),
+        ("list", 1, "• a tent for four people"),
+        ("list_item", 1, "• a tent for four people"),
+        ("list_item", 1, "• two stoves"),
+        ("list", 2, "– one for gas"),
+        ("list_item", 2, "– one for gas"),
+        ("list_item", 2, "– one for wood"),
+        ("list_item", 1, "• a first aid kit"),
+        ("paragraph", None, "The plan for each day was simple, as the"),  # "3. Then …" stays in it
+        ("paragraph", None, "Steps to pitch the tent:"),
+        ("list", 1, "1. Clear the ground"),
+        ("list_item", 1, "1. Clear the ground"),
+        ("list_item", 1, "2. Lay out the floor"),
+        ("list_item", 1, "3. Raise the poles"),
+    ]
+    items = {doc.node_text(n) for n in doc.iter_nodes(NodeKind.LIST_ITEM)}
+    assert "• a tent for four people\nand its poles, pegs and lines" in items  # the hanging line continues it
+    lists = list(doc.iter_nodes(NodeKind.LIST))
+    assert [n.attrs["ordered"] for n in lists] == [False, False, True]
+    para = next(n for n in doc.iter_nodes(NodeKind.PARAGRAPH) if doc.node_text(n).startswith("The plan"))
+    assert doc.node_text(para).endswith("Section\n3. Then we walked until the evening.")
+    # an item's box covers its lines, on the page
+    item = next(n for n in doc.iter_nodes(NodeKind.LIST_ITEM) if doc.node_text(n).startswith("• a tent"))
+    assert item.prov is not None and item.prov.bbox is not None
+    assert item.prov.bbox.y1 - item.prov.bbox.y0 > 20  # two lines high

@@ -396,6 +396,138 @@ def _layout_page(p: _Page) -> None:
     p.elements.extend(group_blocks(run))
 
 
+# ---------------------------------------------------------------------------------------------- lists
+_BULLETS = frozenset("•◦▪▫‣⁃●○■□►▸▹➢➤✓✔∙·–—-*")
+_WEAK_BULLETS = frozenset("·–—-*")  # also start ordinary lines: a list needs two items in a row
+_ENUM = re.compile(r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,6})[.)]|\d{1,3}(?:\.\d{1,3})+\.?)$")
+
+
+@dataclass
+class _Item:
+    marker: str  # the marker's kind: the bullet glyph, or "1" / "a" / "i" for enumerators
+    ordered: bool
+    x0: float  # the marker's left edge (nesting)
+    lines: list[Line]
+    block: int  # index of the block it came from
+
+
+@dataclass
+class _ListRun:
+    items: list[_Item]
+
+
+def _marker(ln: Line) -> tuple[str, bool] | None:
+    """The list marker a line starts with — a bullet glyph or an enumerator ("1.", "a)", "(iv)", "2.1") — as
+    (kind, ordered), or None. The marker must be followed by text on the same line."""
+    t = ln.words[0].text
+    if len(ln.words) >= 2:
+        if len(t) == 1 and t in _BULLETS:
+            return t, False
+        if _ENUM.match(t):
+            core = t.strip("().")
+            return ("1" if core[0].isdigit() else "i" if set(core) <= set("ivxlc") and len(core) > 1 else "a"), True
+    if len(t) > 1 and t[0] in _BULLETS and t[0] not in _WEAK_BULLETS and t[1].isalnum():  # "•Text" glued
+        return t[0], False
+    return None
+
+
+def _units(
+    elements: list[Block | Table], levels: dict[int, int]
+) -> list[Table | _ListRun | tuple[int | None, list[Line]]]:
+    """A page's elements as emission units: tables, headings (level, lines), paragraphs (None, lines) and
+    list runs. List rules: inside a body block a line starting with a marker (``_marker``) opens an item,
+    the block's following unmarked lines indented past the marker (a hanging indent) continue it, a line
+    back at the marker's edge ends the list and starts a paragraph; items of consecutive blocks form one run; a run of a
+    single item whose marker is an enumerator or a weak bullet (- * – ·) is not a list ("… see Section\n3.
+    Then …" stays a paragraph). Nesting comes from the markers' indentation."""
+    raw: list[Table | _Item | tuple[int | None, list[Line], int]] = []
+    for k, el in enumerate(elements):
+        if isinstance(el, Table):
+            raw.append(el)
+            continue
+        lv = levels.get(id(el))
+        if lv is not None:
+            raw.append((lv, el.lines, k))
+            continue
+        cur: _Item | None = None
+        for ln in el.lines:
+            m = _marker(ln)
+            if m is not None:
+                cur = _Item(m[0], m[1], ln.words[0].x0, [ln], k)
+                raw.append(cur)
+            elif cur is not None and ln.x0 > cur.x0 + 0.3 * max(ln.size, 1.0):
+                cur.lines.append(ln)
+            elif raw and isinstance(raw[-1], tuple) and raw[-1][0] is None and raw[-1][2] == k:
+                raw[-1][1].append(ln)
+            else:
+                cur = None
+                raw.append((None, [ln], k))
+    out: list[Table | _ListRun | tuple[int | None, list[Line]]] = []
+    i = 0
+    while i < len(raw):
+        u = raw[i]
+        if not isinstance(u, _Item):
+            if isinstance(u, Table):
+                out.append(u)
+            else:
+                out.append((u[0], list(u[1])))
+            i += 1
+            continue
+        j = i
+        while j < len(raw) and isinstance(raw[j], _Item):
+            j += 1
+        run = [it for it in raw[i:j] if isinstance(it, _Item)]
+        if len(run) == 1 and (run[0].ordered or run[0].marker in _WEAK_BULLETS):
+            # not a list: back into the paragraph of its block (before and after it)
+            item = run[0]
+            prev = out[-1] if out else None
+            lines = list(item.lines)
+            if isinstance(prev, tuple) and prev[0] is None and i > 0 and isinstance(raw[i - 1], tuple):
+                before = raw[i - 1]
+                if isinstance(before, tuple) and before[2] == item.block:
+                    prev[1].extend(lines)
+                    lines = []
+            if lines:
+                out.append((None, lines))
+        else:
+            out.append(_ListRun(run))
+        i = j
+    return out
+
+
+def _emit_list(b: DocumentBuilder, run: _ListRun, page: int) -> None:
+    """LIST > LIST_ITEM nodes ("\n" between items); an item whose marker is indented past its list's
+    marker opens a nested LIST inside the current item."""
+    stack: list[tuple[float, int, int | None]] = []  # (marker x0, list node, open item node)
+    for it in run.items:
+        tol = 0.5 * max(it.lines[0].size, 1.0)
+        while stack and it.x0 < stack[-1][0] - tol:
+            _x, lid, iid = stack.pop()
+            if iid is not None:
+                b.close(iid)
+            b.close(lid)
+        if stack and abs(it.x0 - stack[-1][0]) <= tol:
+            x, lid, iid = stack[-1]
+            if iid is not None:
+                b.close(iid)
+            b.ensure_break(1)
+        else:
+            if stack:
+                b.ensure_break(1)
+            lid = b.open(NodeKind.LIST, level=len(stack) + 1, attrs={"ordered": it.ordered})
+            x = it.x0
+            stack.append((x, lid, None))
+        box = Block(it.lines).bbox
+        iid = b.open(NodeKind.LIST_ITEM, level=len(stack), prov=Prov(page=page, bbox=_bbox(*box)))
+        stack[-1] = (stack[-1][0], lid, iid)
+        _write_lines(b, it.lines, page)
+    while stack:
+        _x, lid, iid = stack.pop()
+        if iid is not None:
+            b.close(iid)
+        b.close(lid)
+
+
 def _emit(b: DocumentBuilder, pages: list[_Page]) -> None:
     text_pages = [p for p in pages if not p.ocr]
     body = body_size([ln for p in text_pages for ln in p.lines])
@@ -414,19 +546,20 @@ def _emit(b: DocumentBuilder, pages: list[_Page]) -> None:
         start = b.pos
         if p.header:
             _emit_lines(b, NodeKind.PAGE_HEADER, p.header, p.number, Layer.FURNITURE)
-        for el in p.elements:
+        for unit in _units(p.elements, levels):
             b.ensure_break(2)
-            if isinstance(el, Table):
-                _emit_table(b, el, p.number)
-                continue
-            lv = levels.get(id(el))
-            if lv is not None:
+            if isinstance(unit, Table):
+                _emit_table(b, unit, p.number)
+            elif isinstance(unit, _ListRun):
+                _emit_list(b, unit, p.number)
+            elif unit[0] is not None:  # a heading
+                lv = unit[0]
                 while sections and sections[-1][0] >= lv:
                     b.close(sections.pop()[1])
                 sections.append((lv, b.open(NodeKind.SECTION, level=lv)))
-                _emit_lines(b, NodeKind.HEADING, el.lines, p.number, None, level=lv)
+                _emit_lines(b, NodeKind.HEADING, unit[1], p.number, None, level=lv)
             else:
-                _emit_lines(b, NodeKind.PARAGRAPH, el.lines, p.number, None)
+                _emit_lines(b, NodeKind.PARAGRAPH, unit[1], p.number, None)
         if p.hidden:
             hidden_pages.append(p.number)
             for blk in group_blocks(p.hidden):
@@ -467,6 +600,11 @@ def _emit_lines(
     glyph), its rest to its box on the next line, and the rest of that line follows the "\n"."""
     box = Block(lines).bbox
     nid = b.open(kind, level=level, layer=layer, prov=Prov(page=page, bbox=_bbox(*box)))
+    _write_lines(b, lines, page)
+    b.close(nid)
+
+
+def _write_lines(b: DocumentBuilder, lines: list[Line], page: int) -> None:
     skip = False  # the first word of this line was already written, joined to the previous line
     started = False
     for k, ln in enumerate(lines):
@@ -494,7 +632,6 @@ def _emit_lines(
         assert nxt is not None
         b.text(nxt.text, Prov(page=page, bbox=_bbox(nxt.x0, nxt.y0, nxt.x1, nxt.y1)))
         skip = True
-    b.close(nid)
 
 
 def _emit_table(b: DocumentBuilder, t: Table, page: int) -> None:
