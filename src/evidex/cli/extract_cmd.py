@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,8 +19,10 @@ from evidex.cli.specs import NO_BACKEND, build_spec, names_help
 from evidex.errors import BackendError, BackendGaveUpError, ConfigError, InternalError, UsageError
 from evidex.model import Document, Result
 from evidex.output.common import display_value
-from evidex.output.writers import open_writer
+from evidex.output.rebuild import rebuild
+from evidex.output.writers import JsonlWriter, Writer, open_writer
 from evidex.pipeline import Pipeline, PipelineSpec, RunStats, is_not_processed, load_schema, run_batch
+from evidex.pipeline.resume import plan_resume
 
 _STATUS_STYLE = {"exact": "green", "normalized": "cyan", "fuzzy": "yellow", "inferred": "magenta", "ungrounded": "red"}
 
@@ -114,6 +117,7 @@ def extract_command(
     max_backend_failures: Annotated[int, typer.Option("--max-backend-failures", min=0, metavar="N", help="Fail fast: after N documents in a row failed because of the backend, stop asking it; the rest are marked not processed (EVX-B008) and the exit code is 3 (0 = never).")] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
     limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help=LIMIT_HELP)] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the documents already recorded in -o for the same input content and pipeline spec; run the others (and those marked not processed).")] = False,
 ) -> None:
     """Extract schema fields from documents; every value comes with evidence spans and a grounding status.
 
@@ -128,6 +132,8 @@ def extract_command(
       evidex extract docs/ -s schema.yaml --backend openai --timeout 30 --retries 1 --deadline 120
 
       evidex extract docs/ --spec run.json   (a spec saved with --save-spec)
+
+      evidex extract docs/ -s schema.yaml -o out.jsonl --resume   (after a crash or Ctrl-C: only what is missing)
 
     Exit code 3 when the backend failed for the whole run: every document failed because of it, or the run
     stopped asking it after --max-backend-failures documents in a row (the rest are marked not processed).
@@ -153,21 +159,68 @@ def extract_command(
         pipe = Pipeline.from_spec(spec)
     if save_spec is not None:
         save_spec.write_text(pipe.spec.to_json(indent=2) + "\n", encoding="utf-8")
-    targets = {"jsonl": output, "csv": csv, "parquet": parquet, "html": html}
-    with pipe:
-        stats = _run(pipe, files, targets, quiet=quiet)
+    tables = {"csv": csv, "parquet": parquet, "html": html}
+    todo, note = _resume_plan(pipe, files, output, resume)
+    stats = RunStats()
+    try:
+        with pipe:
+            _run(pipe, todo, output, tables, quiet=quiet, append=resume, stats=stats)
+    except KeyboardInterrupt:
+        _rebuild_tables(output, tables, pipe.schema.name)
+        _summary(stats)
+        err_console.print(f"[yellow]interrupted[/] after {stats.documents} of {len(todo)} documents{note}; "
+                          + (f"every finished document is in {output}. Resume with:\n  {_resume_command()}"
+                             if output is not None else "pass -o out.jsonl to keep results and resume"))
+        raise typer.Exit(130) from None
+    _rebuild_tables(output, tables, pipe.schema.name)
     _finish(stats, pipe.spec.run.max_backend_failures)
 
 
-def _run(pipe: Pipeline, files: list[Path], targets: dict[str, Path | None], *, quiet: bool) -> RunStats:
-    """The library's run loop, with writers for the requested outputs and a progress bar."""
-    title = f"evidex · {pipe.schema.name}"
-    writers = [open_writer(name, path, title=title) for name, path in targets.items() if path is not None]
+def _resume_plan(pipe: Pipeline, files: list[Path], output: Path | None, resume: bool) -> tuple[list[Path], str]:
+    """The inputs to run: with ``--resume``, those not yet recorded in ``output`` for this spec."""
+    if not resume:
+        if output is not None and output.exists() and output.stat().st_size > 0:
+            err_console.print(f"[yellow]overwriting {escape(str(output))}[/] (use --resume to keep its finished documents)")
+        return files, ""
+    if output is None:
+        raise UsageError("--resume needs -o/--output: the JSONL file of the run to resume")
+    plan = plan_resume(output, files, pipe.spec_hash)
+    extra = f", {plan.dropped} stale record(s) removed" if plan.dropped else ""
+    extra += ", a line cut by a crash dropped" if plan.torn else ""
+    err_console.print(f"resume: {len(plan.done)} document(s) already done, {len(plan.todo)} to run{extra}")
+    return [Path(p) for p in plan.todo], f" ({len(plan.done)} done before)"
+
+
+def _resume_command() -> str:
+    argv = ["evidex", *sys.argv[1:]]
+    return " ".join(argv if "--resume" in argv else [*argv, "--resume"])
+
+
+def _rebuild_tables(output: Path | None, tables: dict[str, Path | None], name: str) -> None:
+    """With a JSONL output, CSV/Parquet/HTML are (re)built from it: they then hold every recorded document,
+    resumed ones included (``evidex report`` does the same at any time)."""
+    targets = [(k, v) for k, v in tables.items() if v is not None]
+    if output is not None and targets and output.exists():
+        rebuild(output, targets, title=f"evidex · {name}")
+
+
+def _run(pipe: Pipeline, files: list[Path], output: Path | None, tables: dict[str, Path | None], *, quiet: bool,
+         append: bool, stats: RunStats) -> RunStats:
+    """The library's run loop, with writers for the requested outputs and a progress bar (a log line every
+    10 s when stderr is not a terminal)."""
+    writers: list[Writer]
+    if output is not None:  # tables are rebuilt from the JSONL afterwards
+        writers = [JsonlWriter(output, append=append)]
+    else:
+        writers = [open_writer(k, v, title=f"evidex · {pipe.schema.name}") for k, v in tables.items() if v is not None]
+    tty = err_console.is_terminal
     with Progress(TextColumn("[bold]extract[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=err_console, transient=True, disable=not err_console.is_terminal) as prog:
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=not tty) as prog:
         task = prog.add_task("", total=len(files))
+        t0 = last = time.monotonic()
 
         def show(path: str, doc: Document | None, res: Result) -> None:
+            nonlocal last
             if not is_not_processed(res):  # not-processed documents are summed up once, at the end
                 if res.error is not None:
                     err_console.print(f"[red]✗[/] {escape(path)}: [{res.error.get('code')}] "
@@ -177,8 +230,21 @@ def _run(pipe: Pipeline, files: list[Path], targets: dict[str, Path | None], *, 
                 if not quiet:
                     print_result(path, doc, res)
             prog.update(task, advance=1, description=escape(os.path.basename(path)))
+            now = time.monotonic()
+            if not tty and now - last >= PROGRESS_EVERY_S:
+                last = now
+                err_console.print(_progress_line(stats, len(files), now - t0))
 
-        return run_batch(pipe, files, writers=writers, on_result=show)
+        return run_batch(pipe, files, writers=writers, on_result=show, stats=stats)
+
+
+PROGRESS_EVERY_S = 10.0
+
+
+def _progress_line(stats: RunStats, total: int, seconds: float) -> str:
+    u = stats.usage
+    return (f"extract: {stats.documents}/{total} documents · {stats.documents / max(seconds, 1e-9):.2f} docs/s · "
+            f"{stats.failed} failed · {u.calls} model calls · {u.tokens_in + u.tokens_out:,} tokens")
 
 
 def _finish(stats: RunStats, max_backend_failures: int | None) -> None:

@@ -259,7 +259,11 @@ class Pipeline:
 
     def _one(self, ex: Extractor, path: str, parsed: Document | DocumentError) -> tuple[str, Document | None, Result]:
         if isinstance(parsed, DocumentError):
-            return path, None, self._stamp(Result(doc_id="", source=path, error=parsed.to_dict()))
+            from evidex.pipeline.resume import file_sha256
+
+            sha = file_sha256(path)  # the input's identity for --resume, also when it could not be parsed
+            diag = {"input_sha256": sha} if sha else {}
+            return path, None, self._stamp(Result(doc_id="", source=path, error=parsed.to_dict(), diagnostics=diag))
         try:
             res = ex.extract(parsed, self.schema)
         except EvidexError as e:  # never lose the batch to one document

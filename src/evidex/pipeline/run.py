@@ -21,13 +21,15 @@ def run_batch(
     *,
     writers: Sequence[Writer] = (),
     on_result: OnResult | None = None,
+    stats: RunStats | None = None,
 ) -> RunStats:
     """Run ``pipe`` over ``paths``: every result goes to each writer (in input order) and to ``on_result``.
 
     The writers are closed at the end — also when the run is interrupted (Ctrl-C) or a writer fails — so a
-    JSONL file keeps every finished document and the table/report writers write what they received.
+    JSONL file keeps every finished document and the table/report writers write what they received. Pass
+    ``stats`` to see the counts so far when the run is interrupted.
     """
-    stats = RunStats()
+    stats = stats if stats is not None else RunStats()
     try:
         for path, doc, res in pipe.run(paths):
             stats.add(res)
