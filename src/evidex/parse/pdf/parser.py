@@ -11,9 +11,21 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
   ~9 pages/s (pdfminer-bound, 262 MB RSS) and would re-parse the file with a second PDF engine whose
   coordinates and character set may differ from pdfium's. Unruled tables are not detected as tables (their
   rows are kept as lines; rows aligned like a key/value grid are read row by row).
-- **Layout** (evidex.structure.layout): words → lines by vertical overlap → reading order by XY-cut over line
-  boxes (content-stream order is ignored, so right-column-first streams read left column first) →
-  blocks → heading levels from font-size/weight clusters across the whole document.
+- **Words** (evidex.parse.pdf.text): ligature glyphs are read as their letters inside one word ("file",
+  never "f ile"); pdfium's line-end hyphen marker is kept as "-" with the hyphen glyph's position.
+- **Layout** (evidex.structure.layout): words → rows → lines split at 1.5 em gaps and at column gutters
+  found per window of rows → reading order (head block, columns, spanning lines between column zones,
+  bands; content-stream order is ignored, so right-column-first streams read left column first) →
+  blocks → heading levels from font-size/weight clusters across the whole document. The rules are in
+  that module's docstring.
+- **Rotation**: a page is laid out in the frame its text reads upright in (text objects' baseline angles,
+  quarter turns; most characters decide), then every box is moved to the page as displayed (/Rotate; page
+  width/height as displayed). Text turned against the page (a margin label) is read in its own frame and
+  placed after the page body as its own block.
+- **Hyphenated words** are joined across the lines of a block (layout.hyphen_join: syllable breaks lose the
+  hyphen, compounds and case changes keep it); the word's two parts keep their own boxes (two anchors).
+- **Lists**: a body line starting with a bullet or an enumerator opens a LIST_ITEM (hanging-indent lines
+  continue it; deeper markers nest a LIST in the item); see ``_units`` for the rules.
 - **Furniture**: lines in the top/bottom 10 % of pages that repeat at the same position on at least half
   the pages (digits normalised, so "Page 3" matches "Page 4"), or that look like page numbers, become
   PAGE_HEADER/PAGE_FOOTER nodes on the FURNITURE layer.
@@ -40,6 +52,7 @@ from evidex.errors import EmptyInputError, EncryptedError, LimitError, Malformed
 from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
 from evidex.parse.pdf.guard import PAGE_CONTENT_CAP, check_content_streams
+from evidex.parse.pdf.lists import ListRun, list_units
 from evidex.parse.pdf.tables import Table, find_tables
 from evidex.parse.pdf.text import PageReader, box_from_frame, box_to_frame, frame_size
 from evidex.structure.builder import DocumentBuilder
@@ -396,106 +409,7 @@ def _layout_page(p: _Page) -> None:
     p.elements.extend(group_blocks(run))
 
 
-# ---------------------------------------------------------------------------------------------- lists
-_BULLETS = frozenset("•◦▪▫‣⁃●○■□►▸▹➢➤✓✔∙·–—-*")
-_WEAK_BULLETS = frozenset("·–—-*")  # also start ordinary lines: a list needs two items in a row
-_ENUM = re.compile(r"^(?:\(?(?:\d{1,3}|[a-zA-Z]|[ivxlc]{1,6})[.)]|\d{1,3}(?:\.\d{1,3})+\.?)$")
-
-
-@dataclass
-class _Item:
-    marker: str  # the marker's kind: the bullet glyph, or "1" / "a" / "i" for enumerators
-    ordered: bool
-    x0: float  # the marker's left edge (nesting)
-    lines: list[Line]
-    block: int  # index of the block it came from
-
-
-@dataclass
-class _ListRun:
-    items: list[_Item]
-
-
-def _marker(ln: Line) -> tuple[str, bool] | None:
-    """The list marker a line starts with — a bullet glyph or an enumerator ("1.", "a)", "(iv)", "2.1") — as
-    (kind, ordered), or None. The marker must be followed by text on the same line."""
-    t = ln.words[0].text
-    if len(ln.words) >= 2:
-        if len(t) == 1 and t in _BULLETS:
-            return t, False
-        if _ENUM.match(t):
-            core = t.strip("().")
-            return ("1" if core[0].isdigit() else "i" if set(core) <= set("ivxlc") and len(core) > 1 else "a"), True
-    if len(t) > 1 and t[0] in _BULLETS and t[0] not in _WEAK_BULLETS and t[1].isalnum():  # "•Text" glued
-        return t[0], False
-    return None
-
-
-def _units(
-    elements: list[Block | Table], levels: dict[int, int]
-) -> list[Table | _ListRun | tuple[int | None, list[Line]]]:
-    """A page's elements as emission units: tables, headings (level, lines), paragraphs (None, lines) and
-    list runs. List rules: inside a body block a line starting with a marker (``_marker``) opens an item,
-    the block's following unmarked lines indented past the marker (a hanging indent) continue it, a line
-    back at the marker's edge ends the list and starts a paragraph; items of consecutive blocks form one run; a run of a
-    single item whose marker is an enumerator or a weak bullet (- * – ·) is not a list ("… see Section\n3.
-    Then …" stays a paragraph). Nesting comes from the markers' indentation."""
-    raw: list[Table | _Item | tuple[int | None, list[Line], int]] = []
-    for k, el in enumerate(elements):
-        if isinstance(el, Table):
-            raw.append(el)
-            continue
-        lv = levels.get(id(el))
-        if lv is not None:
-            raw.append((lv, el.lines, k))
-            continue
-        cur: _Item | None = None
-        for ln in el.lines:
-            m = _marker(ln)
-            if m is not None:
-                cur = _Item(m[0], m[1], ln.words[0].x0, [ln], k)
-                raw.append(cur)
-            elif cur is not None and ln.x0 > cur.x0 + 0.3 * max(ln.size, 1.0):
-                cur.lines.append(ln)
-            elif raw and isinstance(raw[-1], tuple) and raw[-1][0] is None and raw[-1][2] == k:
-                raw[-1][1].append(ln)
-            else:
-                cur = None
-                raw.append((None, [ln], k))
-    out: list[Table | _ListRun | tuple[int | None, list[Line]]] = []
-    i = 0
-    while i < len(raw):
-        u = raw[i]
-        if not isinstance(u, _Item):
-            if isinstance(u, Table):
-                out.append(u)
-            else:
-                out.append((u[0], list(u[1])))
-            i += 1
-            continue
-        j = i
-        while j < len(raw) and isinstance(raw[j], _Item):
-            j += 1
-        run = [it for it in raw[i:j] if isinstance(it, _Item)]
-        if len(run) == 1 and (run[0].ordered or run[0].marker in _WEAK_BULLETS):
-            # not a list: back into the paragraph of its block (before and after it)
-            item = run[0]
-            prev = out[-1] if out else None
-            lines = list(item.lines)
-            if isinstance(prev, tuple) and prev[0] is None and i > 0 and isinstance(raw[i - 1], tuple):
-                before = raw[i - 1]
-                if isinstance(before, tuple) and before[2] == item.block:
-                    prev[1].extend(lines)
-                    lines = []
-            if lines:
-                out.append((None, lines))
-        else:
-            out.append(_ListRun(run))
-        i = j
-    return out
-
-
-def _emit_list(b: DocumentBuilder, run: _ListRun, page: int) -> None:
+def _emit_list(b: DocumentBuilder, run: ListRun, page: int) -> None:
     """LIST > LIST_ITEM nodes ("\n" between items); an item whose marker is indented past its list's
     marker opens a nested LIST inside the current item."""
     stack: list[tuple[float, int, int | None]] = []  # (marker x0, list node, open item node)
@@ -546,11 +460,11 @@ def _emit(b: DocumentBuilder, pages: list[_Page]) -> None:
         start = b.pos
         if p.header:
             _emit_lines(b, NodeKind.PAGE_HEADER, p.header, p.number, Layer.FURNITURE)
-        for unit in _units(p.elements, levels):
+        for unit in list_units(p.elements, levels):
             b.ensure_break(2)
             if isinstance(unit, Table):
                 _emit_table(b, unit, p.number)
-            elif isinstance(unit, _ListRun):
+            elif isinstance(unit, ListRun):
                 _emit_list(b, unit, p.number)
             elif unit[0] is not None:  # a heading
                 lv = unit[0]

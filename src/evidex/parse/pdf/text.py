@@ -161,6 +161,7 @@ class PageReader:
         get_obj = self._text_object
         get_unicode, get_box, get_size = r.FPDFText_GetUnicode, r.FPDFText_GetLooseCharBox, r.FPDFText_GetFontSize
         text = _page_text(r, tp, n)
+        styles = self._styles
         words: list[Word] = []
         quarters: list[int] = []  # each word's frame (quarter turns) while reading
         per_quarter = [0, 0, 0, 0]  # characters per frame
@@ -188,7 +189,8 @@ class PageReader:
                 brk = True
                 continue
             obj = get_obj(tp, i)
-            bold, invisible, white, scale, q = self._style(obj) if obj else (False, False, False, 1.0, 0)
+            st = styles.get(obj) if obj else _NO_STYLE
+            bold, invisible, white, scale, q = st if st is not None else self._style(obj)
             get_box(tp, i, rect)
             x0, x1 = rect.left - left, rect.right - left
             y0, y1 = top - rect.top, top - rect.bottom
@@ -196,13 +198,13 @@ class PageReader:
             if q:  # turned text: its box in the frame where it reads left to right
                 x0, y0, x1, y1 = box_to_frame((x0, y0, x1, y1), q * 90, pw, ph)
             size = get_size(tp, i) * scale  # the Tf operand × the text/CTM matrix's vertical scale
-            tol = 0.02 * max(size, 1.0)
-            same_glyph = abs(x0 - px0) <= tol and abs(x1 - px1) <= tol and abs(y0 - py0) <= tol and x1 > x0
+            # the same glyph box as the previous character (pdfium repeats it exactly): a ligature's next letter
+            same_glyph = -0.05 < x0 - px0 < 0.05 and -0.05 < x1 - px1 < 0.05 and -0.05 < y0 - py0 < 0.05
             px0, px1, py0 = x0, x1, y0
-            if same_glyph and cur and q == cq:  # the next letter of a ligature glyph: the word goes on
+            if same_glyph and cur and q == cq and x1 > x0:  # the word goes on
                 brk = False
                 hyph = None
-                cur.append(_LIGATURES.get(ch, ch))
+                cur.append(ch if ch < "\ufb00" else _LIGATURES.get(ch, ch))
                 continue
             if brk or q != cq:
                 flush()
@@ -237,7 +239,7 @@ class PageReader:
                     csize = size
                 cbold = cbold and bold
             hyph = x0 if ch in _HYPHENS else None
-            cur.append(_LIGATURES.get(ch, ch))
+            cur.append(ch if ch < "\ufb00" else _LIGATURES.get(ch, ch))
         flush()
         dom = max(range(4), key=lambda k: (per_quarter[k], k == 0))
         self.frame = dom * 90
@@ -310,6 +312,7 @@ def _rule_to_frame(rl: Rule, rot: int, w: float, h: float) -> Rule:
     return Rule(False, (x0 + x1) / 2, y0, y1)
 
 
+_NO_STYLE = (False, False, False, 1.0, 0)
 # Unicode ligature presentation forms → their letters (ſt is read as "st")
 _LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "st", "\ufb06": "st"}
 _HYPHENS = frozenset("-\u2010\u00ad")
