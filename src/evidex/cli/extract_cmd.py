@@ -141,20 +141,12 @@ def extract_command(
     files = expand_paths(paths, recursive=True)
     if not files:
         raise ConfigError("no input files", hint="pass files or a directory")
-    if spec_file is not None:
-        spec = PipelineSpec.from_file(spec_file)
-    elif schema is None:
-        raise UsageError("pass --schema (or --spec)")
-    else:
-        flags = {"model": model, "base_url": base_url, "api_key_env": api_key_env, "threads": threads, "ctx": ctx,
-                 "timeout": timeout, "retries": retries}
-        engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
-                  "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None,
-                  "review_threshold": review_threshold}
-        limits = limits_from_cli(limit)  # before loading a model: a bad --limit is a usage error (exit 2)
-        spec = build_spec(load_schema(schema), backend=backend, flags=flags, backend_extra=backend_option or (),
-                          engine=engine, stage_extra=stage_option or (), isolate=isolate,
-                          max_backend_failures=max_backend_failures, limits=limits)
+    spec = _spec(spec_file, schema, backend, backend_option, stage_option, limit, isolate, max_backend_failures,
+                 flags={"model": model, "base_url": base_url, "api_key_env": api_key_env, "threads": threads,
+                        "ctx": ctx, "timeout": timeout, "retries": retries},
+                 engine={"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
+                         "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None,
+                         "review_threshold": review_threshold})
     with err_console.status("loading model…" if spec.backend is not None else "starting…"):
         pipe = Pipeline.from_spec(spec)
     if save_spec is not None:
@@ -174,6 +166,20 @@ def extract_command(
         raise typer.Exit(130) from None
     _rebuild_tables(output, tables, pipe.schema.name)
     _finish(stats, pipe.spec.run.max_backend_failures)
+
+
+def _spec(spec_file: Path | None, schema: Path | None, backend: str, backend_option: list[str] | None,
+          stage_option: list[str] | None, limit: list[str] | None, isolate: bool, max_backend_failures: int, *,
+          flags: dict[str, Any], engine: dict[str, Any]) -> PipelineSpec:
+    """The run's spec: a saved one (``--spec``), or one built from the options (validated before any model loads)."""
+    if spec_file is not None:
+        return PipelineSpec.from_file(spec_file)
+    if schema is None:
+        raise UsageError("pass --schema (or --spec)")
+    limits = limits_from_cli(limit)  # a bad --limit is a usage error (exit 2)
+    return build_spec(load_schema(schema), backend=backend, flags=flags, backend_extra=backend_option or (),
+                      engine=engine, stage_extra=stage_option or (), isolate=isolate,
+                      max_backend_failures=max_backend_failures, limits=limits)
 
 
 def _resume_plan(pipe: Pipeline, files: list[Path], output: Path | None, resume: bool) -> tuple[list[Path], str]:
