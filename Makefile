@@ -2,7 +2,7 @@
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
-EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs,learn
+EXTRAS  ?= dev,formats,ocr,llm,server,openai,outputs,learn,ray,serve
 
 # llama-cpp-python is built from source (PyPI has no CPU wheels) with a *portable* llama.cpp: never
 # -march=native (a build must run on every machine of its kind, not only the one that built it) and never AMX
@@ -62,6 +62,11 @@ system-deps:
 	  echo "Installing tesseract-ocr and fonts-dejavu-core (apt)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr fonts-dejavu-core >/dev/null) \
 	    || echo "apt install failed; OCR falls back to rapidocr"; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing chromium (apt) for the review page's browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "apt install of chromium failed; browser tests will fail under CI"; \
 	fi
 
 setup: $(STAMP) system-deps
