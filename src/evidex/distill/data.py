@@ -1,0 +1,181 @@
+"""Gold → training examples for the student: parse each document, propose candidates, label them per field.
+
+A candidate is labelled correct for a field when its value equals a gold value *type-aware*: both sides are
+normalised with :func:`evidex.ground.normalize.normalize_value` (dates to ISO, so "2 May 2024" equals a
+2024-05-02 candidate; money and numbers by amount; durations to their canonical form) and strings compared
+case- and whitespace-insensitively (``_`` read as a space: Kleister writes values that way). When no
+candidate matches a gold value that strictly, a looser key (letters and digits only) is tried, so "Acme, Inc."
+matches the gold "Acme_Inc.".
+
+Gold values no candidate matches are counted and reported — split into those the grounder can still align
+in the text (the proposer missed them, or the prior ranked them outside the scored pool) and those it cannot
+(not in the text as parsed: OCR differences, inferred values) — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from evidex.extract.candidates import Candidate
+from evidex.extract.proposers import CandidateProposer
+from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
+from evidex.ground.normalize import is_null, normalize_value
+from evidex.ground.validate import make_extraction
+from evidex.model import Document, Field, FieldType, Grounding, Schema
+from evidex.parse import parse_file
+
+
+class GoldDocLike(Protocol):
+    """A gold document (``evidex.eval.datasets.GoldDoc``; distill does not import eval, its sibling layer)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def fields(self) -> Any: ...  # {field name: (values, …)}
+
+
+_NON_ALNUM = re.compile(r"[\W_]+")
+_CHOOSABLE = (FieldType.STRING, FieldType.DATE, FieldType.MONEY, FieldType.DECIMAL, FieldType.INTEGER,
+              FieldType.DURATION)
+
+
+def _text_key(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s).replace("_", " ")
+    return " ".join(s.casefold().split())
+
+
+def loose_key(s: str) -> str:
+    return _NON_ALNUM.sub("", unicodedata.normalize("NFKC", s).casefold())
+
+
+def _typed(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, dict) and "amount" in v:
+        v = v["amount"]
+    if isinstance(v, Decimal):
+        return f"n:{v.normalize():f}"
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return f"n:{Decimal(str(v)).normalize():f}"
+    return f"v:{_text_key(str(v))}"
+
+
+def value_key(f: Field, raw: str) -> str:
+    """The strict, type-aware key of a value of field ``f`` (what two equal values share)."""
+    if f.type is not FieldType.STRING:
+        typed = dataclasses.replace(f, as_printed=False)
+        for cand in (raw, raw.replace("_", " ")):
+            try:
+                v, _ = normalize_value(typed, cand)
+            except Exception:
+                v = None
+            k = _typed(v)
+            if k is not None:
+                return k
+    return f"s:{_text_key(raw)}"
+
+
+@dataclass
+class Group:
+    """The scored pool of one (document, field) and the label of each candidate."""
+
+    doc_id: str
+    field: str
+    rows: list[list[tuple[int, float]]]
+    labels: list[int]
+    texts: list[str]
+    n_gold: int
+    many: bool
+
+
+@dataclass
+class LabelStats:
+    gold_values: int = 0
+    matched: int = 0  # some candidate in the scored pool matches
+    matched_loose: int = 0  # …only by the loose key
+    outside_pool: int = 0  # a candidate matches, but the prior ranks it outside the pool
+    no_candidate_alignable: int = 0  # no candidate matches; the grounder aligns the value in the text
+    no_candidate_unalignable: int = 0  # no candidate matches and the value is not in the text as parsed
+    docs: int = 0
+    failed_docs: list[str] = field(default_factory=list)
+    per_field: dict[str, dict[str, int]] = field(default_factory=dict)
+    examples: list[dict[str, str]] = field(default_factory=list)  # a few unmatched gold values
+
+    def add(self, fname: str, key: str, n: int = 1) -> None:
+        setattr(self, key, getattr(self, key) + n)
+        d = self.per_field.setdefault(fname, {})
+        d[key] = d.get(key, 0) + n
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items()}
+
+
+def choosable_fields(schema: Schema) -> list[Field]:
+    return [f for f in schema.fields if f.type in _CHOOSABLE]
+
+
+def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], candidates: Sequence[Candidate],
+                   pool_size: int, stats: LabelStats, infos: dict[str, FieldInfo]) -> list[Group]:
+    df = DocFeatures(doc, candidates)
+    groups = []
+    for f in fields:
+        fi = infos.setdefault(f.name, FieldInfo.of(f))
+        golds = [str(v) for v in gold.fields.get(f.name, ()) if not is_null(v) and str(v).strip()]
+        ranked, rows = field_rows(df, fi, candidates, pool_size)
+        strict = [value_key(f, c.text) for c, _ in ranked]
+        loose = [loose_key(c.text) for c, _ in ranked]
+        labels = [0] * len(ranked)
+        for g in golds:
+            stats.add(f.name, "gold_values")
+            gk, gl = value_key(f, g), loose_key(g)
+            hit = [i for i, k in enumerate(strict) if k == gk]
+            if not hit and gl:
+                hit = [i for i, k in enumerate(loose) if k == gl]
+                if hit:
+                    stats.add(f.name, "matched_loose")
+            if hit:
+                stats.add(f.name, "matched")
+                for i in hit:
+                    labels[i] = 1
+                continue
+            if any(value_key(f, c.text) == gk or (gl and loose_key(c.text) == gl) for c in candidates):
+                stats.add(f.name, "outside_pool")
+                continue
+            ex = make_extraction(f.name, f, g, doc.text, engine="gold")
+            kind = "no_candidate_unalignable" if ex.grounding is Grounding.UNGROUNDED else "no_candidate_alignable"
+            stats.add(f.name, kind)
+            if len(stats.examples) < 30:
+                stats.examples.append({"doc": gold.id, "field": f.name, "gold": g[:80], "why": kind})
+        groups.append(Group(gold.id, f.name, rows, labels, [c.text for c, _ in ranked], len(golds), f.many))
+    return groups
+
+
+def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Schema, *, pool_size: int,
+                   progress: Callable[[int, str], None] | None = None) -> tuple[list[Group], LabelStats]:
+    """Parse every gold document (from its file in ``paths``: a gold set's ``paths()`` materialises text-only
+    documents), propose candidates and label them."""
+    fields = choosable_fields(schema)
+    proposer = CandidateProposer()
+    stats = LabelStats()
+    infos: dict[str, FieldInfo] = {}
+    groups: list[Group] = []
+    for n, (g, path) in enumerate(zip(docs, paths, strict=True), 1):
+        try:
+            doc = parse_file(path)
+        except Exception as e:  # a document that cannot be parsed is reported, not fatal
+            stats.failed_docs.append(f"{g.id}: {type(e).__name__}: {e}"[:200])
+            continue
+        stats.docs += 1
+        groups.extend(label_document(doc, g, fields, list(proposer.propose(doc)), pool_size, stats, infos))
+        if progress is not None:
+            progress(n, g.id)
+    return groups, stats
+
+
+__all__ = ["GoldDocLike", "Group", "LabelStats", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key"]

@@ -1,0 +1,162 @@
+"""A trained student on disk: a directory, safe to load (no pickle), versioned, with a model card.
+
+Layout of ``MODEL_DIR``::
+
+    card.json         model card: kind, feature-set version, training data, schema hash and fields, metrics,
+                      seed, evidex version, decision thresholds
+    model.txt         LightGBM's own text model format (kind "lightgbm"), or
+    weights.json      logistic-regression weights over the sparse features (kind "logistic")
+    calibration.json  the isotonic map raw score → probability that the value is correct (x/y knots)
+
+:func:`load_student` reads it; :meth:`StudentModel.probabilities` turns sparse feature rows into calibrated
+probabilities.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidex.errors import ConfigError
+from evidex.extract.student.features import FEATURE_SET_VERSION, N_FEATURES
+
+CARD = "card.json"
+CALIBRATION = "calibration.json"
+LGB_MODEL = "model.txt"
+LOGISTIC = "weights.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone piecewise-linear map (isotonic regression knots) from raw score to probability."""
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def __call__(self, s: float) -> float:
+        if not self.x:
+            return s
+        if s <= self.x[0]:
+            return self.y[0]
+        if s >= self.x[-1]:
+            return self.y[-1]
+        i = bisect.bisect_right(self.x, s)
+        x0, x1, y0, y1 = self.x[i - 1], self.x[i], self.y[i - 1], self.y[i]
+        return y0 if x1 == x0 else y0 + (y1 - y0) * (s - x0) / (x1 - x0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"method": "isotonic", "x": list(self.x), "y": list(self.y)}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> Calibration:
+        return Calibration(tuple(float(v) for v in d.get("x", ())), tuple(float(v) for v in d.get("y", ())))
+
+
+def dense(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
+    """Sparse rows → a float64 numpy matrix of ``N_FEATURES`` columns."""
+    import numpy as np
+
+    m = np.zeros((len(rows), N_FEATURES), dtype=np.float64)
+    for i, r in enumerate(rows):
+        for j, v in r:
+            m[i, j] = v
+    return m
+
+
+def sparse(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
+    """Sparse rows → a scipy CSR matrix of ``N_FEATURES`` columns (training-size data)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+    indptr = [0]
+    cols: list[int] = []
+    vals: list[float] = []
+    for r in rows:
+        for j, v in r:
+            cols.append(j)
+            vals.append(v)
+        indptr.append(len(cols))
+    return csr_matrix((np.asarray(vals, dtype=np.float64), np.asarray(cols, dtype=np.int32),
+                       np.asarray(indptr, dtype=np.int64)), shape=(len(rows), N_FEATURES))
+
+
+@dataclass
+class StudentModel:
+    path: Path
+    card: dict[str, Any]
+    calibration: Calibration
+    kind: str
+    _booster: Any = None
+    _weights: tuple[float, list[float]] | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def default_threshold(self) -> float:
+        return float(self.card.get("threshold", 0.5))
+
+    @property
+    def pool_size(self) -> int:
+        return int(self.card.get("pool_size", 60))
+
+    def threshold(self, field: str) -> float:
+        return self.thresholds.get(field, self.default_threshold)
+
+    def raw_scores(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        """The model's uncalibrated probability for each sparse row."""
+        if not rows:
+            return []
+        if self.kind == "lightgbm":
+            out = self._booster.predict(dense(rows), num_threads=1)
+            return [float(v) for v in out]
+        assert self._weights is not None
+        bias, w = self._weights
+        res = []
+        for r in rows:
+            z = bias + sum(w[j] * v for j, v in r)
+            res.append(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
+        return res
+
+    def probabilities(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[float, float]]:
+        """(raw, calibrated) per row."""
+        return [(s, self.calibration(s)) for s in self.raw_scores(rows)]
+
+
+def load_student(path: str | Path) -> StudentModel:
+    """Load a student directory written by :func:`evidex.distill.train` (no pickle: JSON and LightGBM text)."""
+    p = Path(path)
+    card_path = p / CARD
+    if not card_path.is_file():
+        raise ConfigError(f"{p} is not a student model directory (no {CARD})",
+                          hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if str(card.get("feature_set")) != FEATURE_SET_VERSION:
+        raise ConfigError(f"student {p} was trained on feature set {card.get('feature_set')!r}; this evidex computes "
+                          f"feature set {FEATURE_SET_VERSION!r}", hint="retrain it with `evidex train`")
+    cal = Calibration.from_dict(json.loads((p / CALIBRATION).read_text(encoding="utf-8")))
+    kind = str(card.get("kind", "lightgbm"))
+    m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()})
+    if kind == "lightgbm":
+        try:
+            import lightgbm
+        except ImportError as e:
+            raise ConfigError("this student needs LightGBM", hint="pip install 'evidex[learn]'") from e
+        m._booster = lightgbm.Booster(model_str=(p / LGB_MODEL).read_text(encoding="utf-8"))
+    elif kind == "logistic":
+        w = json.loads((p / LOGISTIC).read_text(encoding="utf-8"))
+        weights = [float(v) for v in w["weights"]]
+        if len(weights) != N_FEATURES:
+            raise ConfigError(f"student {p}: {len(weights)} weights for {N_FEATURES} features")
+        m._weights = (float(w["bias"]), weights)
+    else:
+        raise ConfigError(f"student {p}: unknown model kind {kind!r}")
+    return m
+
+
+__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "Calibration", "StudentModel", "dense", "load_student",
+           "sparse"]

@@ -1,0 +1,90 @@
+"""The registered scorer ``student``: ranks each field's candidates by a trained model's calibrated probability.
+
+``--scorer student --stage-option scorer.model=MODEL_DIR`` (or ``--student MODEL_DIR``). Per field, the
+candidates the prior finds type-compatible are scored; the best is chosen unless its calibrated probability
+is under the threshold learned on held-out data (then the field is left empty); list fields also take every
+other candidate above the threshold. The choice's score *is* the calibrated probability that the value is
+correct. Needs no backend: it runs in ``rules`` mode and in ``choice`` mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from evidex.errors import ConfigError
+from evidex.extract.candidates import Candidate
+from evidex.extract.choice import Choice
+from evidex.extract.stages import DocContext
+from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
+from evidex.extract.student.model import StudentModel, load_student
+from evidex.model import Document, Field
+from evidex.registry import Options
+
+OPTIONS_SHOWN = 8  # ranked options kept on a Choice (diagnostics)
+
+
+class StudentOptions(Options):
+    model: str = ""  # the model directory written by `evidex train`
+
+
+def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
+                 candidates: Sequence[Candidate], infos: dict[str, FieldInfo] | None = None) -> list[Choice]:
+    """One :class:`Choice` per field from the student's calibrated probabilities."""
+    infos = infos if infos is not None else {}
+    df = DocFeatures(doc, candidates)
+    plans = []
+    rows: list[list[tuple[int, float]]] = []
+    for f in fields:
+        fi = infos.get(f.name)
+        if fi is None or fi.field != f:
+            fi = infos[f.name] = FieldInfo.of(f)
+        ranked, frows = field_rows(df, fi, candidates, model.pool_size)
+        plans.append((f, ranked, len(rows), len(frows)))
+        rows.extend(frows)
+    probs = model.probabilities(rows)
+    out: list[Choice] = []
+    for f, ranked, start, n in plans:
+        if not n:
+            out.append(Choice(f, None, 0.0, None, 0.0, ()))
+            continue
+        scored = [(ranked[i][0], probs[start + i][1], probs[start + i][0], ranked[i][1]) for i in range(n)]
+        # calibrated probability first; the raw score breaks ties (isotonic maps are flat in places)
+        order = sorted(range(n), key=lambda i: (-scored[i][1], -scored[i][2], scored[i][0].span.start))
+        options = tuple((scored[i][0], scored[i][1]) for i in order[:OPTIONS_SHOWN])
+        best = scored[order[0]]
+        t = model.threshold(f.name)
+        if best[1] < t:
+            out.append(Choice(f, None, best[1], best[2], best[3], options))
+            continue
+        extra: tuple[tuple[Candidate, float], ...] = ()
+        if f.many:
+            extra = tuple((scored[i][0], scored[i][1]) for i in order[1:] if scored[i][1] >= t)
+        out.append(Choice(f, best[0], best[1], best[2], best[3], options, extra))
+    return out
+
+
+class StudentScorer:
+    name: ClassVar[str] = "student"
+    version: ClassVar[str] = "1"
+    requires: ClassVar[frozenset[str]] = frozenset()
+    Options: ClassVar[type[StudentOptions]] = StudentOptions
+
+    def __init__(self, options: StudentOptions | None = None) -> None:
+        self.o = options or StudentOptions()
+        if not self.o.model:
+            raise ConfigError("the student scorer needs a model directory",
+                              hint="pass --student MODEL_DIR (or --stage-option scorer.model=MODEL_DIR); "
+                                   "train one with `evidex train`")
+        if not Path(self.o.model).is_dir():
+            raise ConfigError(f"student model directory {self.o.model!r} not found",
+                              hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
+        self.model = load_student(self.o.model)
+        self._infos: dict[str, FieldInfo] = {}
+
+    def choose(self, ctx: DocContext, fields: Sequence[Field], candidates: Sequence[Candidate]) -> list[Choice]:
+        return score_fields(self.model, ctx.doc, fields, candidates, self._infos)
+
+
+__all__ = ["StudentOptions", "StudentScorer", "score_fields"]
