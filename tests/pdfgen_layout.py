@@ -272,3 +272,39 @@ def list_page() -> bytes:
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------- unruled tables
+UNRULED_ROWS = [
+    ("Item", "Qty", "Unit price", "Total"),
+    ("Copper wire", "12", "3.50", "42.00"),
+    ("Fuse box", "1", "118.00", "118.00"),
+    ("Cable ties", "200", "0.05", "10.00"),
+]
+UNRULED_KV = [("Invoice no:", "4711"), ("Date:", "2024-03-14"), ("Due:", "2024-04-13")]
+
+
+def unruled_table() -> bytes:
+    """A paragraph, a four-column table without any rule (text columns left-aligned, numbers right-aligned,
+    bold header), a two-column key/value list and a closing paragraph."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=letter)
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 720, "The order below was shipped on Monday.")
+    y = 690.0
+    for r, row in enumerate(UNRULED_ROWS):
+        c.setFont("Helvetica-Bold" if r == 0 else "Helvetica", 11)
+        c.drawString(72, y, row[0])
+        for k, right in enumerate((260.0, 360.0, 460.0)):
+            c.drawRightString(right, y, row[k + 1])
+        y -= 15
+    c.setFont("Helvetica", 11)
+    y -= 15
+    for key, value in UNRULED_KV:
+        c.drawString(72, y, key)
+        c.drawString(200, y, value)
+        y -= 15
+    c.drawString(72, y - 15, "Thank you for your order.")
+    c.showPage()
+    c.save()
+    return buf.getvalue()

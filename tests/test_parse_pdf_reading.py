@@ -378,3 +378,23 @@ def test_bullets_and_numbers_become_nested_list_nodes() -> None:
     item = next(n for n in doc.iter_nodes(NodeKind.LIST_ITEM) if doc.node_text(n).startswith("• a tent"))
     assert item.prov is not None and item.prov.bbox is not None
     assert item.prov.bbox.y1 - item.prov.bbox.y0 > 20  # two lines high
+
+
+# ---------------------------------------------------------------------------------------------- unruled tables
+def test_aligned_columns_without_rules_become_a_table() -> None:
+    doc = parse(g.unruled_table())
+    (table,) = list(doc.iter_nodes(NodeKind.TABLE))
+    assert table.attrs["ruled"] is False and (table.attrs["rows"], table.attrs["cols"]) == (4, 4)
+    rows = [[doc.node_text(c) for c in doc.children(r)] for r in doc.children(table)]
+    assert rows == [list(r) for r in g.UNRULED_ROWS]
+    header = [c.attrs["header"] for c in doc.children(doc.children(table)[0])]
+    assert header == [True] * 4  # the bold first row
+    paras = [doc.node_text(n) for n in doc.iter_nodes(NodeKind.PARAGRAPH)]
+    assert paras[0] == "The order below was shipped on Monday." and paras[-1] == "Thank you for your order."
+    # two aligned columns (key/value) are not a table: read row by row as lines
+    t = body(doc)
+    pos = [t.index(s) for kv in g.UNRULED_KV for s in kv]
+    assert pos == sorted(pos) and len(list(doc.iter_nodes(NodeKind.TABLE))) == 1
+    # cells keep their words' boxes: "118.00" (right-aligned at x=360) is found where it was drawn
+    (bb,) = boxes(doc, "118.00", 0)
+    assert abs(bb.x1 - 360) < 1.0

@@ -9,8 +9,9 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
 - **Tables: our own grid detection** from ruling lines (pdfium path objects: thin rectangles and
   axis-aligned line segments), instead of pdfplumber. pdfplumber finds the same ruled cells but runs at
   ~9 pages/s (pdfminer-bound, 262 MB RSS) and would re-parse the file with a second PDF engine whose
-  coordinates and character set may differ from pdfium's. Unruled tables are not detected as tables (their
-  rows are kept as lines; rows aligned like a key/value grid are read row by row).
+  coordinates and character set may differ from pdfium's. Unruled tables of at least three aligned
+  columns and three rows become tables too (``attrs["ruled"] is False``; tables.find_unruled_tables); two
+  aligned columns stay lines (rows aligned like a key/value grid are read row by row).
 - **Words** (evidex.parse.pdf.text): ligature glyphs are read as their letters inside one word ("file",
   never "f ile"); pdfium's line-end hyphen marker is kept as "-" with the hyphen glyph's position.
 - **Layout** (evidex.structure.layout): words → rows → lines split at 1.5 em gaps and at column gutters
@@ -53,7 +54,7 @@ from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
 from evidex.parse.pdf.guard import PAGE_CONTENT_CAP, check_content_streams
 from evidex.parse.pdf.lists import ListRun, list_units
-from evidex.parse.pdf.tables import Table, find_tables
+from evidex.parse.pdf.tables import Table, find_tables, find_unruled_tables
 from evidex.parse.pdf.text import PageReader, box_from_frame, box_to_frame, frame_size
 from evidex.structure.builder import DocumentBuilder
 from evidex.structure.layout import (
@@ -284,6 +285,8 @@ def _assign(page: _Page, words: list[Word], tables: list[Table]) -> None:
     page.lines = [ln for ln in lines if not ln.hidden]
     page.hidden = sorted((ln for ln in lines if ln.hidden), key=lambda ln: (ln.y0, ln.x0))
     page.tables = [t for t in tables if t.has_text()]  # an empty ruled grid (form boxes) holds nothing to keep
+    unruled, page.lines = find_unruled_tables(page.lines)
+    page.tables.extend(unruled)
 
 
 # ---------------------------------------------------------------------------------------------- furniture
@@ -549,7 +552,10 @@ def _write_lines(b: DocumentBuilder, lines: list[Line], page: int) -> None:
 
 
 def _emit_table(b: DocumentBuilder, t: Table, page: int) -> None:
-    tid = b.open(NodeKind.TABLE, prov=Prov(page=page, bbox=_bbox(t.x0, t.y0, t.x1, t.y1)), attrs={"rows": t.n_rows, "cols": t.n_cols})
+    attrs_t: dict[str, Any] = {"rows": t.n_rows, "cols": t.n_cols}
+    if not t.ruled:
+        attrs_t["ruled"] = False
+    tid = b.open(NodeKind.TABLE, prov=Prov(page=page, bbox=_bbox(t.x0, t.y0, t.x1, t.y1)), attrs=attrs_t)
     header_row = all(all(w.bold for w in c.words) and c.words for c in t.cells if c.row == 0)
     first = True
     for r in range(t.n_rows):

@@ -1,17 +1,27 @@
-"""Ruled-table detection from ruling-line geometry (no second PDF engine).
+"""Table detection from ruling-line geometry (no second PDF engine), and unruled tables from aligned text.
 
 Horizontal and vertical rules that touch form connected grids; a grid with at least two rows or columns
 becomes a table whose cells are the grid rectangles, merged across missing separators (row/col spans).
 Coordinates: top-left origin, PDF points.
+
+Unruled tables (``find_unruled_tables``): lines (already split at gaps wider than 1.5 em) that share a row
+form a table row when the row has at least two short pieces (≤ 40 characters each). At least three such
+rows in a run (each no further below the previous than one line height; the first and last with three
+pieces or more) whose pieces fall into at least
+three columns — the x-intervals where the run's pieces overlap, every row with at most one piece per
+column, every column filled in at least half of the rows — make a table, one cell per piece, unless two
+of its columns read like running text (pieces of three words or more on average, most filling the
+column's width: a three-column page). Two columns are not enough (two-column pages, indexes and
+key/value lists align the same way and are read as lines).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evidex.structure.layout import Word
+from evidex.structure.layout import Line, Word
 
-__all__ = ["Cell", "Rule", "Table", "find_tables"]
+__all__ = ["Cell", "Rule", "Table", "find_tables", "find_unruled_tables"]
 
 TOL = 2.0
 MAX_RULES = 4000
@@ -47,6 +57,7 @@ class Table:
     n_rows: int
     n_cols: int
     cells: list[Cell]
+    ruled: bool = True  # False: found from the alignment of its text (find_unruled_tables)
 
     def add_word(self, w: Word, mx: float, my: float) -> bool:
         for c in self.cells:
@@ -157,3 +168,103 @@ def _grid(comp: list[Rule]) -> Table | None:
         return None
     cells.sort(key=lambda c: (c.row, c.col))
     return Table(xs[0], ys[0], xs[-1], ys[-1], n_rows, n_cols, cells)
+
+
+# ---------------------------------------------------------------------------------------------- unruled
+UNRULED_MAX_CELL_CHARS = 40
+
+
+def _line_rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines grouped into rows by vertical overlap (over half the smaller height), top to bottom."""
+    rows: list[list[Line]] = []
+    for ln in sorted(lines, key=lambda ln: ((ln.y0 + ln.y1) / 2, ln.x0)):
+        if rows:
+            ref = rows[-1][0]
+            ov = min(ref.y1, ln.y1) - max(ref.y0, ln.y0)
+            if ov > 0.5 * min(ref.y1 - ref.y0, ln.y1 - ln.y0):
+                rows[-1].append(ln)
+                continue
+        rows.append([ln])
+    for r in rows:
+        r.sort(key=lambda ln: ln.x0)
+    return rows
+
+
+def _table_from_run(run: list[list[Line]]) -> Table | None:
+    spans = sorted((ln.x0, ln.x1) for row in run for ln in row)
+    cols: list[list[float]] = []
+    for a, b in spans:
+        if cols and a <= cols[-1][1]:
+            cols[-1][1] = max(cols[-1][1], b)
+        else:
+            cols.append([a, b])
+    if len(cols) < 3:
+        return None
+    filled = [0] * len(cols)
+    cells: list[Cell] = []
+    for r, row in enumerate(run):
+        used: set[int] = set()
+        for ln in row:
+            c = next(k for k, (a, b) in enumerate(cols) if a <= ln.x0 <= b)
+            if c in used:
+                return None
+            used.add(c)
+            filled[c] += 1
+            cells.append(Cell(r, c, 1, 1, ln.x0, ln.y0, ln.x1, ln.y1, list(ln.words)))
+    if any(f * 2 < len(run) for f in filled):
+        return None
+    if sum(_text_like(cols[k], [c for c in cells if c.col == k]) for k in range(len(cols))) >= 2:
+        return None  # columns of running text set side by side (a newsletter page), not a table
+    x0 = min(c.x0 for c in cells)
+    y0 = min(c.y0 for c in cells)
+    x1 = max(c.x1 for c in cells)
+    y1 = max(c.y1 for c in cells)
+    return Table(x0, y0, x1, y1, len(run), len(cols), cells, ruled=False)
+
+
+def _text_like(col: list[float], cells: list[Cell]) -> bool:
+    """A column of running text: its pieces hold three words or more on average and most of them fill the
+    column's width (justified or nearly full lines), unlike table cells of one or two words."""
+    if not cells:
+        return False
+    width = max(col[1] - col[0], 1e-6)
+    words = sum(len(c.words) for c in cells) / len(cells)
+    full = sum(1 for c in cells if c.x1 - c.x0 >= 0.85 * width)
+    return words >= 3 and full * 10 >= 6 * len(cells)
+
+
+def find_unruled_tables(lines: list[Line]) -> tuple[list[Table], list[Line]]:
+    """Tables of aligned text among a page's lines (rules in the module docstring); returns the tables and
+    the lines that are not in them."""
+    rows = _line_rows([ln for ln in lines if not ln.hidden])
+    tables: list[Table] = []
+    used: set[int] = set()
+    run: list[list[Line]] = []
+
+    def close() -> None:
+        while run and len(run[-1]) < 3:  # a table starts and ends with rows of three pieces or more
+            run.pop()
+        while run and len(run[0]) < 3:
+            run.pop(0)
+        if len(run) >= 3:
+            t = _table_from_run(run)
+            if t is not None:
+                tables.append(t)
+                used.update(id(ln) for row in run for ln in row)
+        run.clear()
+
+    for row in rows:
+        ok = len(row) >= 2 and all(ln.chars <= UNRULED_MAX_CELL_CHARS for ln in row)
+        if ok and run:
+            prev = run[-1]
+            h = max(ln.y1 - ln.y0 for ln in prev)
+            if min(ln.y0 for ln in row) - max(ln.y1 for ln in prev) > h:
+                close()
+        if ok:
+            run.append(row)
+        else:
+            close()
+    close()
+    if not tables:
+        return [], lines
+    return tables, [ln for ln in lines if id(ln) not in used]
