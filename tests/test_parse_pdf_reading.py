@@ -398,3 +398,21 @@ def test_aligned_columns_without_rules_become_a_table() -> None:
     # cells keep their words' boxes: "118.00" (right-aligned at x=360) is found where it was drawn
     (bb,) = boxes(doc, "118.00", 0)
     assert abs(bb.x1 - 360) < 1.0
+
+
+def test_layout_of_a_page_of_scattered_words_is_bounded() -> None:
+    """20,000 tiny words scattered over a page (a hostile or broken text layer): lines, gutters and reading
+    order stay near-linear (the grid check was quadratic in the number of lines: 17 s here)."""
+    import random
+    import time
+
+    rnd = random.Random(1)
+    words = []
+    for _ in range(20_000):
+        x, y = rnd.uniform(0, 600), rnd.uniform(0, 800)
+        words.append(Word("x", x, y, x + 3, y + 2, 2))
+    t0 = time.perf_counter()
+    lines = words_to_lines(words)
+    order = reading_order(lines, 4.0, lambda ln: ln.chars)
+    assert time.perf_counter() - t0 < 10
+    assert sorted(map(id, order)) == sorted(map(id, lines))  # every line read exactly once

@@ -317,10 +317,12 @@ def _looks_like_grid(a: Sequence[T], b: Sequence[T], region_w: float, chars: Cal
     """Two side-by-side groups whose items sit on the same rows and are short or narrow: key/value pairs or
     an unruled table, to be read row by row rather than column by column."""
     small, big = (a, b) if len(a) <= len(b) else (b, a)
+    centers = sorted((t.y0 + t.y1) / 2 for t in big)
     aligned = 0
     for s in small:
         cy, h = (s.y0 + s.y1) / 2, max(s.y1 - s.y0, 1e-6)
-        if any(abs((t.y0 + t.y1) / 2 - cy) < 0.35 * h for t in big):
+        k = bisect.bisect_right(centers, cy - 0.35 * h)  # the first centre above cy - 0.35 h
+        if k < len(centers) and centers[k] < cy + 0.35 * h:
             aligned += 1
     if aligned < 0.7 * len(small):
         return False
@@ -446,19 +448,27 @@ def _head_cut(items: Sequence[T], min_gap: float, chars: Callable[[T], int]) -> 
     return None
 
 
-def reading_order(items: Sequence[T], min_gap: float, chars: Callable[[T], int] = lambda _t: 20) -> list[T]:
+MAX_ORDER_DEPTH = 60  # deeper than any real page's nesting: past it, plain top-to-bottom order (bounded time)
+
+
+def reading_order(
+    items: Sequence[T], min_gap: float, chars: Callable[[T], int] = lambda _t: 20, _depth: int = 0
+) -> list[T]:
     """Order boxes for reading (recursive XY-cut, see the module docstring). ``min_gap``: narrowest gutter."""
     if len(items) <= 1:
         return list(items)
+    if _depth > MAX_ORDER_DEPTH:
+        return sorted(items, key=lambda it: (it.y0, it.x0))
+    d = _depth + 1
     head = _head_cut(items, min_gap, chars)
     if head is not None:
-        return [x for part in head for x in reading_order(part, min_gap, chars)]
+        return [x for part in head for x in reading_order(part, min_gap, chars, d)]
     cols = _col_split(items, min_gap, chars)
     if cols is not None:
-        return [x for c in cols for x in reading_order(c, min_gap, chars)]
+        return [x for c in cols for x in reading_order(c, min_gap, chars, d)]
     zones = _span_zones(items, min_gap, chars)
     if zones is not None:
-        return [x for z in zones for x in reading_order(z, min_gap, chars)]
+        return [x for z in zones for x in reading_order(z, min_gap, chars, d)]
     bands = _y_bands(items)
     if len(bands) == 1:
         return sorted(items, key=lambda it: (it.y0, it.x0))
@@ -468,7 +478,7 @@ def reading_order(items: Sequence[T], min_gap: float, chars: Callable[[T], int] 
 
     def flush(g: list[T], has_cols: bool) -> None:
         if has_cols and len(g) < len(items):
-            out.extend(reading_order(g, min_gap, chars))
+            out.extend(reading_order(g, min_gap, chars, d))
         else:
             out.extend(sorted(g, key=lambda it: (it.y0, it.x0)))
 

@@ -17,6 +17,7 @@ key/value lists align the same way and are read as lines).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 
 from evidex.structure.layout import Line, Word
@@ -201,11 +202,12 @@ def _table_from_run(run: list[list[Line]]) -> Table | None:
     if len(cols) < 3:
         return None
     filled = [0] * len(cols)
+    starts = [a for a, _ in cols]
     cells: list[Cell] = []
     for r, row in enumerate(run):
         used: set[int] = set()
         for ln in row:
-            c = next(k for k, (a, b) in enumerate(cols) if a <= ln.x0 <= b)
+            c = bisect.bisect_right(starts, ln.x0) - 1  # the column whose interval holds the piece's left edge
             if c in used:
                 return None
             used.add(c)
