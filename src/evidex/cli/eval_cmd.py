@@ -88,6 +88,7 @@ def bench_command(
     selector: Annotated[str, typer.Option(help=f"What text a model reads: {names_help(registry.selectors)}.")] = "relevant",
     budget: Annotated[int | None, typer.Option(min=1, metavar="TOKENS", help="generate mode: tokens of the most relevant text read per document (default: all).")] = None,
     stage_option: Annotated[list[str] | None, typer.Option("--stage-option", metavar="ROLE.KEY=VALUE", help="An option of a stage (repeatable).")] = None,
+    student: Annotated[Path | None, typer.Option("--student", metavar="MODEL_DIR", help="Rank candidates with a student trained by `evidex train` (= --scorer student --stage-option scorer.model=MODEL_DIR).")] = None,
     spec_file: Annotated[Path | None, typer.Option("--spec", help="Run a saved pipeline spec; its schema is replaced by the dataset's.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Predictions JSONL (default .bench/<dataset>-<split>-<mode>.jsonl).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the report (with cost and speed) as JSON.")] = None,
@@ -110,6 +111,8 @@ def bench_command(
 
     if not 1 <= format_spread <= 3:
         raise UsageError("--format-spread takes 1, 2 or 3 (the number of equivalent prompt formats)")
+    if student is not None:
+        scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
     gold, _ = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
     if spec_file is not None:

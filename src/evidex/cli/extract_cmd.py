@@ -102,6 +102,7 @@ def extract_command(
     selector: Annotated[str, typer.Option(help=f"What text a model reads: {_SELECTORS}.")] = "relevant",
     budget: Annotated[int | None, typer.Option(min=1, metavar="TOKENS", help="generate mode: read at most this many tokens of the most relevant text per document (default: all of it).")] = None,
     stage_option: Annotated[list[str] | None, typer.Option("--stage-option", metavar="ROLE.KEY=VALUE", help="An option of a stage (repeatable), e.g. --stage-option grounder.fuzzy_threshold=0.9.")] = None,
+    student: Annotated[Path | None, typer.Option("--student", metavar="MODEL_DIR", help="Rank candidates with a student trained by `evidex train` (= --scorer student --stage-option scorer.model=MODEL_DIR; add --backend none for no model at all).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSONL records here (one per document).")] = None,
     csv: Annotated[Path | None, typer.Option("--csv", help="Also write a flat CSV table.")] = None,
     parquet: Annotated[Path | None, typer.Option("--parquet", help="Also write a Parquet table.")] = None,
@@ -141,6 +142,8 @@ def extract_command(
     files = expand_paths(paths, recursive=True)
     if not files:
         raise ConfigError("no input files", hint="pass files or a directory")
+    if student is not None:
+        scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
     spec = _spec(spec_file, schema, backend, backend_option, stage_option, limit, isolate, max_backend_failures,
                  flags={"model": model, "base_url": base_url, "api_key_env": api_key_env, "threads": threads,
                         "ctx": ctx, "timeout": timeout, "retries": retries},

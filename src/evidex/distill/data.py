@@ -29,6 +29,7 @@ from evidex.ground.normalize import is_null, normalize_value
 from evidex.ground.validate import make_extraction
 from evidex.model import Document, Field, FieldType, Grounding, Schema
 from evidex.parse import parse_file
+from evidex.scan.dates import date_readings
 
 
 class GoldDocLike(Protocol):
@@ -81,6 +82,15 @@ def value_key(f: Field, raw: str) -> str:
     return f"s:{_text_key(raw)}"
 
 
+def value_keys(f: Field, raw: str) -> frozenset[str]:
+    """:func:`value_key` plus, for dates, every ISO date the text may denote (``01/11/2019`` is 1 November or
+    11 January: the gold says which, so either reading matches)."""
+    keys = {value_key(f, raw)}
+    if f.type is FieldType.DATE:
+        keys |= {f"v:{iso}" for iso in date_readings(raw.replace("_", " "))}
+    return frozenset(keys)
+
+
 @dataclass
 class Group:
     """The scored pool of one (document, field) and the label of each candidate."""
@@ -128,13 +138,13 @@ def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], ca
         fi = infos.setdefault(f.name, FieldInfo.of(f))
         golds = [str(v) for v in gold.fields.get(f.name, ()) if not is_null(v) and str(v).strip()]
         ranked, rows = field_rows(df, fi, candidates, pool_size)
-        strict = [value_key(f, c.text) for c, _ in ranked]
+        strict = [value_keys(f, c.text) for c, _ in ranked]
         loose = [loose_key(c.text) for c, _ in ranked]
         labels = [0] * len(ranked)
         for g in golds:
             stats.add(f.name, "gold_values")
-            gk, gl = value_key(f, g), loose_key(g)
-            hit = [i for i, k in enumerate(strict) if k == gk]
+            gk, gl = value_keys(f, g), loose_key(g)
+            hit = [i for i, k in enumerate(strict) if k & gk]
             if not hit and gl:
                 hit = [i for i, k in enumerate(loose) if k == gl]
                 if hit:
@@ -144,7 +154,7 @@ def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], ca
                 for i in hit:
                     labels[i] = 1
                 continue
-            if any(value_key(f, c.text) == gk or (gl and loose_key(c.text) == gl) for c in candidates):
+            if any(value_keys(f, c.text) & gk or (gl and loose_key(c.text) == gl) for c in candidates):
                 stats.add(f.name, "outside_pool")
                 continue
             ex = make_extraction(f.name, f, g, doc.text, engine="gold")
@@ -178,4 +188,4 @@ def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Sc
     return groups, stats
 
 
-__all__ = ["GoldDocLike", "Group", "LabelStats", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key"]
+__all__ = ["GoldDocLike", "Group", "LabelStats", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key", "value_keys"]
