@@ -416,3 +416,23 @@ def test_layout_of_a_page_of_scattered_words_is_bounded() -> None:
     order = reading_order(lines, 4.0, lambda ln: ln.chars)
     assert time.perf_counter() - t0 < 10
     assert sorted(map(id, order)) == sorted(map(id, lines))  # every line read exactly once
+
+
+# ---------------------------------------------------------------------------------------------- across columns
+def test_paragraph_running_into_the_next_column_is_one_paragraph_with_its_word_joined() -> None:
+    w = (g.PAGE_W - 144 - 20) / 2
+    left = (*g.column_lines("L", 6, w, 10)[:-1], "the left column ends publica-")
+    right = ("tions of the right column go on", *g.column_lines("R", 5, w, 10, seed=3)[1:])
+    cols = [g.Column(72, w, left), g.Column(72 + w + 20, w, right)]
+    doc = parse(g.multi_column(cols, justify=False))
+    (para,) = [doc.node_text(n) for n in doc.iter_nodes(NodeKind.PARAGRAPH)]
+    assert "the left column ends publications\nof the right column go on" in para
+    first, rest = boxes(doc, "publications")
+    assert rest.x0 > first.x1 and rest.y0 < first.y0  # the rest sits at the top of the next column
+
+
+def test_real_paper_paragraph_across_columns(usenix: Document) -> None:
+    paras = [_flat(usenix.node_text(n)) for n in usenix.iter_nodes(NodeKind.PARAGRAPH)]
+    assert any("by USENIX authors, these are added by those who compile the Proceedings." in p for p in paras)
+    items = [usenix.node_text(n) for n in usenix.iter_nodes(NodeKind.LIST_ITEM)]
+    assert items == ["• multi-column layout", "• footnotes", "• page and column floats", "• multi-level counters"]

@@ -48,8 +48,9 @@ def list_units(
 ) -> list[Table | ListRun | tuple[int | None, list[Line]]]:
     """A page's elements as emission units: tables, headings (level, lines), paragraphs (None, lines) and
     list runs. List rules: inside a body block a line starting with a marker (``_marker``) opens an item,
-    the block's following unmarked lines indented past the marker (a hanging indent) continue it, a line
-    back at the marker's edge ends the list and starts a paragraph; items of consecutive blocks form one run; a run of a
+    the block's following unmarked lines indented past the marker (a hanging indent) and set tight below
+    it continue it, any other line ends the list and starts a paragraph (an indented first line after a
+    gap is a new paragraph); items of consecutive blocks form one run; a run of a
     single item whose marker is an enumerator or a weak bullet (- * – ·) is not a list ("… see Section\n3.
     Then …" stays a paragraph). Nesting comes from the markers' indentation."""
     raw: list[Table | _Item | tuple[int | None, list[Line], int]] = []
@@ -67,7 +68,11 @@ def list_units(
             if m is not None:
                 cur = _Item(m[0], m[1], ln.words[0].x0, [ln], k)
                 raw.append(cur)
-            elif cur is not None and ln.x0 > cur.x0 + 0.3 * max(ln.size, 1.0):
+            elif (
+                cur is not None
+                and ln.x0 > cur.x0 + 0.3 * max(ln.size, 1.0)
+                and ln.y0 - cur.lines[-1].y1 <= 0.35 * max(ln.y1 - ln.y0, 1e-6)
+            ):
                 cur.lines.append(ln)
             elif raw and isinstance(raw[-1], tuple) and raw[-1][0] is None and raw[-1][2] == k:
                 raw[-1][1].append(ln)

@@ -23,6 +23,9 @@ Why this stack (measured on this machine, research/anchors-parsing.md §0/§3 an
   quarter turns; most characters decide), then every box is moved to the page as displayed (/Rotate; page
   width/height as displayed). Text turned against the page (a margin label) is read in its own frame and
   placed after the page body as its own block.
+- **Paragraphs across columns**: a block that starts a new column in the same style, continuing the previous
+  one (a word hyphenated onto it, or a lowercase start after a line with no closing punctuation), is the same
+  paragraph.
 - **Hyphenated words** are joined across the lines of a block (layout.hyphen_join: syllable breaks lose the
   hyphen, compounds and case changes keep it); the word's two parts keep their own boxes (two anchors).
 - **Lists**: a body line starting with a bullet or an enumerator opens a LIST_ITEM (hanging-indent lines
@@ -52,6 +55,7 @@ from typing import Any, ClassVar
 from evidex.errors import EmptyInputError, EncryptedError, LimitError, MalformedError
 from evidex.model import BBox, Document, Layer, NodeKind, Origin, Prov, Span
 from evidex.parse.base import ParseContext
+from evidex.parse.pdf.flow import merge_continued
 from evidex.parse.pdf.guard import PAGE_CONTENT_CAP, check_content_streams
 from evidex.parse.pdf.lists import ListRun, list_units
 from evidex.parse.pdf.tables import Table, find_tables, find_unruled_tables
@@ -410,6 +414,7 @@ def _layout_page(p: _Page) -> None:
         run = []
         p.elements.append(it.table)
     p.elements.extend(group_blocks(run))
+    p.elements = merge_continued(p.elements)  # a paragraph running on into the next column is one block
 
 
 def _emit_list(b: DocumentBuilder, run: ListRun, page: int) -> None:
