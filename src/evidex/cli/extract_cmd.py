@@ -128,9 +128,7 @@ def extract_command(
 
       evidex extract scans/ -s schema.yaml -o out.jsonl --csv out.csv --html report.html
 
-      evidex extract docs/ -s schema.yaml --backend openai --base-url http://127.0.0.1:8080/v1 --model local
-
-      evidex extract docs/ -s schema.yaml --backend openai --timeout 30 --retries 1 --deadline 120
+      evidex extract docs/ -s schema.yaml --backend openai --base-url http://127.0.0.1:8080/v1 --timeout 30
 
       evidex extract docs/ --spec run.json   (a spec saved with --save-spec)
 

@@ -14,7 +14,7 @@ from rich.tree import Tree
 
 from evidex import registry
 from evidex.cli.common import LIMIT_HELP, console, err_console, expand_paths, limits_from_cli, print_error
-from evidex.errors import DocumentError
+from evidex.errors import DocumentError, UsageError
 from evidex.model import Document, Layer, document_to_dict
 from evidex.parse import Limits, parse_many
 from evidex.select.views import markdown_view
@@ -27,6 +27,7 @@ class OutFormat(StrEnum):
     tree = "tree"
     text = "text"
     compact = "compact"
+    context = "context"
 
 
 def _preview(s: str, n: int = 70) -> str:
@@ -80,6 +81,27 @@ def render_tree(doc: Document, max_nodes: int = 400) -> Tree:
     return root
 
 
+def _print_context(doc: Document, path: str, schema_path: Path, budget: int, selector: str) -> None:
+    """The context a selector picks for the schema's fields, then its map back to the canonical text."""
+    from evidex.pipeline import load_schema
+    from evidex.select.base import Reading
+
+    sch = load_schema(schema_path)
+    reading = Reading(doc)
+    sel = registry.selectors.create(selector).select(reading, [f"{f.name} {f.description}" for f in sch.fields],
+                                                     budget, chunk_tokens=400)
+    view = sel.views[0] if sel.views else None
+    sys.stdout.write((view.text if view is not None else "") + "\n")
+    sys.stdout.write("--- map: view [start, end) <- canonical text [start, end) ---\n")
+    for s in view.map.segments if view is not None else ():
+        if s.se > s.ss:
+            sys.stdout.write(f"{s.vs}-{s.ve} <- {s.ss}-{s.se}\n")
+    total = reading.count(reading.view.text)
+    used = reading.count(view.text) if view is not None and view.text else 0
+    err_console.print(f"[dim]{escape(path)}: {used:,} of {total:,} tokens ({used / max(1, total):.0%}) · "
+                      f"{sel.chunks_read} of {sel.chunks_total} units · selector {selector}[/]")
+
+
 def parse_command(
     files: Annotated[list[Path], typer.Argument(help="Files to parse (directories with --recursive).", show_default=False)],
     format: Annotated[OutFormat, typer.Option("--format", "-f", help="Output: json (one object per line), markdown, text, tree, or compact (spreadsheets: repeated rows collapsed, compression reported).")] = OutFormat.tree,
@@ -90,6 +112,9 @@ def parse_command(
     timeout: Annotated[float, typer.Option(help="Per-file time limit in seconds (with --isolate).")] = 120.0,
     max_bytes: Annotated[int, typer.Option(help="Refuse files larger than this many bytes.")] = Limits().max_bytes,
     limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help=LIMIT_HELP)] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", "-s", help="--format context: the schema whose fields the context is selected for.")] = None,
+    budget: Annotated[int, typer.Option(min=1, metavar="TOKENS", help="--format context: token budget of the selected context.")] = 1000,
+    selector: Annotated[str, typer.Option(help="--format context: the registered selector (structured, relevant, …).")] = "structured",
 ) -> None:
     """Parse documents into evidex's canonical text + structure tree.
 
@@ -100,7 +125,13 @@ def parse_command(
       evidex parse examples/* --format json > docs.jsonl
 
       evidex parse report.pdf --format markdown
+
+      evidex parse contract.pdf --format context --schema nda.yaml --budget 800   (what a model would read)
     """
+    if as_format == "context":  # "--as context": the output, not a parser
+        as_format, format = None, OutFormat.context
+    if format is OutFormat.context and schema is None:
+        raise UsageError("--format context needs --schema (the fields to select the context for)")
     if as_format is not None and as_format not in registry.parsers:
         registry.parsers.get(as_format)  # raises the coded usage error naming the available parsers (exit 2)
     limits = limits_from_cli(limit, Limits().with_(timeout_s=timeout, max_bytes=max_bytes))
@@ -130,6 +161,9 @@ def parse_command(
                 f"[dim]{escape(path)}: {stats['source_chars']:,} → {stats['view_chars']:,} chars, "
                 f"compression {stats['compression']:.1f}× ({stats['rows_collapsed']:,} of {stats['rows']:,} rows collapsed)[/]"
             )
+        elif format is OutFormat.context:
+            assert schema is not None
+            _print_context(doc, path, schema, budget, selector)
         elif format is OutFormat.text:
             from evidex.select.views import plain_view
 

@@ -146,6 +146,8 @@ class GeneratePlan(_Plan):
         if not fields:  # e.g. a schema of labels or entities only
             return ModeOutcome([], Coverage(chars_total=len(doc.text)))
         sel = ctx.select([f"{f.name} {f.description}" for f in fields], o.budget_tokens, chunk_tokens=o.chunk_tokens)
+        if o.budget_tokens is not None:  # the coverage ledger: what was read for which field, within what budget
+            ctx.diagnostics["selection"] = {"selector": ctx.stages.selector.name, **sel.ledger()}
         if not sel.views:
             return ModeOutcome([], Coverage(0, 0, len(doc.text), 0))
         got, cut, read = generate_fields(ctx, fields, sel)

@@ -11,48 +11,13 @@ from dataclasses import dataclass
 
 from evidex.extract.candidates import Candidate, words
 from evidex.model import Field, FieldType
+from evidex.scan.lexicon import SYNONYMS as _SYNONYMS
+from evidex.scan.lexicon import expand as _expand
+from evidex.scan.lexicon import stem as _stem
 
-# Small, generic synonym sets (not tuned to any dataset): words that label the same kind of value.
-_SYNONYMS: tuple[frozenset[str], ...] = tuple(
-    frozenset(s.split())
-    for s in (
-        "total amount sum due balance payable grand net gross",
-        "date dated issued on day",
-        "number no num nr id ref reference code #",
-        "company vendor supplier seller merchant store shop business firm organisation organization",
-        "customer client buyer bill billed purchaser recipient",
-        "address addr street located location",
-        "party parties between counterparty",
-        "jurisdiction governed law laws courts state",
-        "term duration period years months",
-        "effective commencement start starting begins",
-        "name named",
-        "tax vat gst sst",
-        "phone tel telephone fax",
-        "email mail",
-        "price rate cost unit",
-        "quantity qty hours units",
-        "description item service product details",
-        "subtotal sub",
-        "version revision release edition",
-    )
-)
 _ID_WORDS = {"number", "no", "id", "ref", "reference", "code", "invoice", "order", "account", "policy"}
 _STOP = {"the", "a", "an", "of", "to", "in", "for", "and", "or", "on", "is", "as", "by", "with", "this", "that", "at",
          "be", "which", "from", "value", "field", "document", "e", "g", "eg", "if", "any"}
-
-
-def _expand(terms: set[str]) -> set[str]:
-    out = set(terms)
-    for t in terms:
-        for syn in _SYNONYMS:
-            if t in syn:
-                out |= syn
-    return out
-
-
-def _stem(w: str) -> str:
-    return w[:5] if len(w) > 5 else w
 
 
 def shape(s: str) -> str:

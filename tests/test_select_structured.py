@@ -1,0 +1,101 @@
+"""The structured selector: structural units under a budget, per-field ledger, exact offsets, used by generate mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evidex import registry
+from evidex.backends.fake import FakeBackend
+from evidex.extract import ExtractOptions, Extractor
+from evidex.model import Schema, Span
+from evidex.parse import parse_bytes
+from evidex.select.base import Reading
+from evidex.select.structured import StructuredSelector
+
+CONTRACT = (
+    "# Mutual Nondisclosure Agreement\n\n"
+    "This Agreement is made between Acme Robotics Inc., a Delaware corporation, and Blue Harbor LLC.\n\n"
+    + "".join(f"## Section {i}\n\nThe Recipient shall protect the information with care number {i}. "
+              f"It shall not disclose it to others. Copies are returned on request.\n\n" for i in range(2, 30))
+    + "## Term\n\nThis Agreement shall remain in force for a period of three (3) years from the Effective Date.\n\n"
+    + "## Governing law\n\nThis Agreement is governed by the laws of the State of New York.\n\n"
+    + "| Item | Fee |\n|---|---|\n| Review | USD 1,200.00 |\n| Audit | USD 3,400.00 |\n"
+).encode()
+SCHEMA = Schema.from_dict({"name": "nda", "fields": {
+    "party": {"type": "string", "description": "each party to the agreement"},
+    "term": {"type": "duration", "description": "how long the agreement lasts"},
+    "jurisdiction": {"type": "string", "description": "the law that governs the agreement"},
+    "audit_fee": {"type": "money", "description": "fee of the audit"},
+}})
+
+
+def _select(budget: int) -> tuple[Reading, object]:
+    doc = parse_bytes(CONTRACT, "nda.md")
+    reading = Reading(doc)
+    sel = StructuredSelector().select(reading, [f"{f.name} {f.description}" for f in SCHEMA.fields], budget,
+                                      chunk_tokens=400)
+    return reading, sel
+
+
+def test_each_field_gets_its_text_within_a_fifth_of_the_tokens() -> None:
+    reading, sel = _select(250)
+    total = reading.count(reading.view.text)
+    (view,) = sel.views  # type: ignore[attr-defined]
+    used = reading.count(view.text)
+    assert used <= 250 + 10 and used * 3 < total
+    for needle in ("Acme Robotics Inc.", "three (3) years", "State of New York", "USD 3,400.00", "| Item | Fee |"):
+        assert needle in view.text, needle  # the table row comes with its header row
+    assert "## Term" in view.text and "…" in view.text  # a section anchor; skipped text is marked
+    ledger = sel.extra["per_query"]  # type: ignore[attr-defined]
+    term_spans = [Span(*x) for x in ledger[next(q for q in ledger if q.startswith("term"))]]
+    doc_text = reading.doc.text
+    assert any("three (3) years" in doc_text[s.start:s.end] for s in term_spans)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(20, 600))
+def test_every_character_of_the_selection_maps_back_exactly(budget: int) -> None:
+    reading, sel = _select(budget)
+    text = reading.doc.text
+    for view in sel.views:  # type: ignore[attr-defined]
+        for seg in view.map.segments:
+            if seg.se > seg.ss and not seg.coarse:
+                assert view.text[seg.vs:seg.ve] == text[seg.ss:seg.se]
+    for s in sel.spans_read:  # type: ignore[attr-defined]
+        assert 0 <= s.start <= s.end <= len(text)
+
+
+def test_generate_mode_reads_only_the_selection_and_records_the_ledger() -> None:
+    doc = parse_bytes(CONTRACT, "nda.md")
+    answer = json.dumps({"party": "Blue Harbor LLC", "term": "three (3) years", "jurisdiction": "New York",
+                         "audit_fee": "USD 3,400.00"})
+    be = FakeBackend().push(answer)
+    res = Extractor(be, ExtractOptions(mode="generate", selector="structured", budget_tokens=250)).extract(doc, SCHEMA)
+    prompt = be.requests[0].messages[-1].content
+    assert "Section 17" not in prompt and "three (3) years" in prompt
+    assert res.values()["term"] and res.diagnostics["selection"]["selector"] == "structured"
+    assert res.coverage.chars_read < res.coverage.chars_total / 2
+
+
+def test_registered_and_offered_by_the_cli(tmp_path: Path) -> None:
+    assert "structured" in registry.selectors.names()
+    f = tmp_path / "nda.md"
+    f.write_bytes(CONTRACT)
+    s = tmp_path / "s.json"
+    s.write_text(json.dumps(SCHEMA.to_dict()), encoding="utf-8")
+    evidex = str(Path(sys.executable).parent / "evidex")
+    r = subprocess.run([evidex, "parse", str(f), "--as", "context", "--schema", str(s), "--budget", "200",
+                        "--in-process"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    view, _, mapping = r.stdout.partition("--- map:")
+    assert "Acme Robotics Inc." in view and "<-" in mapping
+    a, _, b = mapping.splitlines()[1].partition(" <- ")
+    vs, ve = map(int, a.split("-"))
+    ss, se = map(int, b.split("-"))
+    assert view[vs:ve] == parse_bytes(CONTRACT, "nda.md").text[ss:se]
