@@ -2,7 +2,8 @@
 
 Built-in parts are declared as entry points in ``pyproject.toml`` exactly like third-party plugins (groups
 ``evidex.parsers``, ``evidex.backends``, ``evidex.modes``, ``evidex.selectors``, ``evidex.proposers``,
-``evidex.scorers``, ``evidex.generators``, ``evidex.grounders``, ``evidex.writers``, ``evidex.datasets``);
+``evidex.scorers``, ``evidex.generators``, ``evidex.grounders``, ``evidex.writers``, ``evidex.datasets``,
+``evidex.executors``);
 nothing is imported until it is asked for. Tests and embedding applications may also :meth:`Registry.register`
 an object directly. :meth:`Registry.create` instantiates a registered class with validated options (its
 ``Options`` pydantic model: unknown keys are errors).
@@ -51,6 +52,7 @@ class Registry(Generic[T]):
         self.what = what
         self._targets: dict[str, str | T] = {}
         self._loaded: dict[str, T] = {}
+        self._registered: set[str] = set()  # names given by register() rather than by entry points
         self._scanned = False
 
     def _scan(self) -> None:
@@ -64,11 +66,18 @@ class Registry(Generic[T]):
         """Register ``"module:attr"`` (imported lazily) or an object."""
         self._scan()
         self._targets[name] = target
+        self._registered.add(name)
         self._loaded.pop(name, None)
 
     def unregister(self, name: str) -> None:
         self._targets.pop(name, None)
+        self._registered.discard(name)
         self._loaded.pop(name, None)
+
+    def overrides(self) -> dict[str, str | T]:
+        """What :meth:`register` added in this process (not entry points): an executor replays these in its
+        workers so plugins registered at run time work there too."""
+        return {n: self._targets[n] for n in sorted(self._registered) if n in self._targets}
 
     def names(self) -> list[str]:
         self._scan()
@@ -126,6 +135,7 @@ generators: Registry[Any] = Registry("evidex.generators", "generator")  # model-
 grounders: Registry[Any] = Registry("evidex.grounders", "grounder")  # raw value → Extraction
 writers: Registry[Any] = Registry("evidex.writers", "writer")  # output formats (jsonl, csv, parquet, html)
 datasets: Registry[Any] = Registry("evidex.datasets", "dataset")  # dataset adapters (gold + schema)
+executors: Registry[Any] = Registry("evidex.executors", "executor")  # how a batch runs: local, process, ray
 
 STAGE_REGISTRIES: dict[str, Registry[Any]] = {
     "selector": selectors, "proposer": proposers, "scorer": scorers, "generator": generators, "grounder": grounders,

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -23,6 +23,7 @@ from evidex.extract import ExtractOptions, Extractor
 from evidex.extract.engine import internal_error
 from evidex.model import Document, Grounding, Result, Schema, Usage
 from evidex.parse import Limits, parse_many
+from evidex.pipeline.cache import Cache, CachedBackend, CacheStats
 from evidex.pipeline.spec import DEFAULT_MAX_BACKEND_FAILURES, BackendSpec, PipelineSpec
 
 
@@ -85,6 +86,7 @@ class RunStats:
     values: int = 0  # extractions written
     grounded: int = 0  # … of which with support in the text
     usage: Usage = field(default_factory=Usage)
+    cache: CacheStats = field(default_factory=CacheStats)  # parse and model-call cache hits (with a cache)
 
     def add(self, r: Result) -> None:
         self.documents += 1
@@ -124,8 +126,12 @@ class Pipeline:
         *,
         spec: PipelineSpec | None = None,
         owns_backend: bool = True,
+        cache: Cache | None = None,
     ) -> None:
         self.schema = schema
+        self.cache = cache  # parses and (deterministic) model calls are reused from it
+        if cache is not None and backend is not None and not isinstance(backend, CachedBackend):
+            backend = cast(Backend, CachedBackend(backend, cache))
         self.backend = backend
         self.options = options or ExtractOptions()
         self.limits = limits or Limits()
@@ -144,8 +150,9 @@ class Pipeline:
         self.spec_hash = self.spec.hash()
 
     @staticmethod
-    def from_spec(spec: PipelineSpec | Mapping[str, Any] | str) -> Pipeline:
-        """Build a working pipeline from a spec (an object, its dict form or its JSON)."""
+    def from_spec(spec: PipelineSpec | Mapping[str, Any] | str, *, cache: Cache | None = None) -> Pipeline:
+        """Build a working pipeline from a spec (an object, its dict form or its JSON); with ``cache``, parses
+        and deterministic model calls are reused from it (see :mod:`evidex.pipeline.cache`)."""
         if isinstance(spec, str):
             spec = PipelineSpec.from_json(spec)
         elif not isinstance(spec, PipelineSpec):
@@ -153,7 +160,7 @@ class Pipeline:
         be = load_backend(spec.backend.name, spec.backend.options) if spec.backend is not None else None
         try:
             return Pipeline(spec.schema, be, spec.extract, spec.limits_obj, spec.run.isolate,
-                            spec.run.max_backend_failures, spec=spec)
+                            spec.run.max_backend_failures, spec=spec, cache=cache)
         except BaseException:
             if be is not None:
                 be.close()
@@ -188,7 +195,7 @@ class Pipeline:
         """The same pipeline with other engine options, sharing (not owning) this pipeline's backend."""
         spec = self.spec.model_copy(update={"extract": options, "versions": {}})
         return Pipeline(self.schema, self.backend, options, self.limits, self.isolate, self.max_backend_failures,
-                        spec=spec, owns_backend=False)
+                        spec=spec, owns_backend=False, cache=self.cache)
 
     @property
     def mode(self) -> str:
@@ -216,21 +223,43 @@ class Pipeline:
         After ``max_backend_failures`` consecutive documents failed because of the backend, the backend is not asked
         again: the remaining documents are yielded unparsed with ``EVX-B008`` (not processed) so a rerun can redo them.
         """
-        ex = self._extractor
         todo = [str(p) for p in paths]
+        return self.guard(todo, self.stream(todo), on_result)
+
+    def stream(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | None, Result]]:
+        """Parse and extract each path, in order, without the fail-fast policy (see :meth:`guard`): the
+        per-document function every executor maps over its share of a batch."""
+        ex = self._extractor
+        parsed_iter = self._parse(paths)
+        try:
+            for path, parsed in parsed_iter:
+                yield self._one(ex, path, parsed)
+        finally:
+            stop = getattr(parsed_iter, "close", None)
+            if stop is not None:
+                stop()  # stops parser workers when the run ends early
+
+    def guard(
+        self,
+        todo: list[str],
+        results: Iterable[tuple[str, Document | None, Result]],
+        on_result: Callable[[str, Document | None, Result], None] | None = None,
+    ) -> Iterator[tuple[str, Document | None, Result]]:
+        """The fail-fast policy over an ordered stream of results for ``todo`` (from :meth:`stream` or an
+        executor): after ``max_backend_failures`` documents in a row failed because of the backend, the stream
+        is closed and the documents left are yielded as not processed (``EVX-B008``)."""
         done: Counter[str] = Counter()
         streak = 0
         self.gave_up = False
         limit = self.max_backend_failures or 0
-        parsed_iter = parse_many(todo, limits=self.limits, isolate=self.isolate)
+        it = iter(results)
         try:
-            for path, parsed in parsed_iter:
+            for item in it:
+                path, doc, res = item
                 done[path] += 1
-                item = self._one(ex, path, parsed)
-                res = item[2]
                 if self.backend is not None and is_backend_failure(res):
                     streak += 1
-                elif res.ok or isinstance(parsed, Document):
+                elif res.ok or doc is not None:
                     streak = 0  # the backend answered (or was not needed) for this document
                 if on_result is not None:
                     on_result(*item)
@@ -239,9 +268,9 @@ class Pipeline:
                     self.gave_up = True
                     break
         finally:
-            stop = getattr(parsed_iter, "close", None)
+            stop = getattr(it, "close", None)
             if stop is not None:
-                stop()  # stops parser workers when the run ends early
+                stop()  # stops workers (parsers, executors) when the run ends early
         if not self.gave_up:
             return
         reason = (f"not processed: the backend failed for {streak} documents in a row, so the run stopped asking it "
@@ -256,6 +285,13 @@ class Pipeline:
             if on_result is not None:
                 on_result(path, None, res)
             yield path, None, res
+
+    def _parse(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[str, Document | DocumentError]]:
+        if self.cache is None:
+            return parse_many(paths, limits=self.limits, isolate=self.isolate)
+        from evidex.pipeline.cache import parse_cached
+
+        return parse_cached(paths, self.cache, limits=self.limits, isolate=self.isolate)
 
     def _one(self, ex: Extractor, path: str, parsed: Document | DocumentError) -> tuple[str, Document | None, Result]:
         if isinstance(parsed, DocumentError):

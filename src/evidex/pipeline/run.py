@@ -1,18 +1,57 @@
 """The one run loop: a pipeline over a batch of files, each result streamed to writers and callbacks.
 
-Used by ``evidex extract``, ``evidex bench`` and the Python API alike, so they cannot drift apart.
+Used by ``evidex extract``, ``evidex bench`` and the Python API alike, so they cannot drift apart. Where the
+documents are processed is an :class:`Executor`'s business (``evidex.executors``: in this process, a process
+pool, Ray); the loop, the fail-fast policy, the writers and the counts are the same for all of them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import ClassVar, NamedTuple, Protocol, runtime_checkable
 
 from evidex.model import Document, Result
 from evidex.output.writers import Writer
+from evidex.pipeline.cache import CacheStats
 from evidex.pipeline.core import Pipeline, RunStats
 
 OnResult = Callable[[str, Document | None, Result], None]
+
+
+class Done(NamedTuple):
+    """One processed input, as an executor streams it: what :meth:`Pipeline.stream` yields plus the cache hits
+    its processing made (None without a cache)."""
+
+    path: str
+    doc: Document | None
+    result: Result
+    cache: CacheStats | None = None
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Maps the per-document function (:meth:`Pipeline.stream`, rebuilt from the pipeline's spec wherever the
+    work runs) over a batch; yields exactly one :class:`Done` per path, **in input order**. Closing the iterator
+    early stops the work in flight."""
+
+    name: ClassVar[str]
+
+    def map(self, pipe: Pipeline, paths: Sequence[str]) -> Iterator[Done]: ...
+
+    def close(self) -> None: ...
+
+
+def local_map(pipe: Pipeline, paths: Sequence[str]) -> Iterator[Done]:
+    """The per-document function in this process (the ``local`` executor, and each worker's share)."""
+    cache = pipe.cache
+    before = cache.stats.copy() if cache is not None else None
+    for path, doc, res in pipe.stream(paths):
+        delta = None
+        if cache is not None and before is not None:
+            now = cache.stats.copy()
+            delta, before = now - before, now
+        yield Done(path, doc, res, delta)
 
 
 def run_batch(
@@ -22,16 +61,20 @@ def run_batch(
     writers: Sequence[Writer] = (),
     on_result: OnResult | None = None,
     stats: RunStats | None = None,
+    executor: Executor | None = None,
 ) -> RunStats:
     """Run ``pipe`` over ``paths``: every result goes to each writer (in input order) and to ``on_result``.
 
-    The writers are closed at the end — also when the run is interrupted (Ctrl-C) or a writer fails — so a
-    JSONL file keeps every finished document and the table/report writers write what they received. Pass
-    ``stats`` to see the counts so far when the run is interrupted.
+    ``executor`` decides where documents are processed (default: in this process); the records are the same
+    whichever runs them. The writers are closed at the end — also when the run is interrupted (Ctrl-C) or a
+    writer fails — so a JSONL file keeps every finished document and the table/report writers write what they
+    received. Pass ``stats`` to see the counts so far when the run is interrupted.
     """
     stats = stats if stats is not None else RunStats()
+    todo = [str(p) for p in paths]
+    done = executor.map(pipe, todo) if executor is not None else local_map(pipe, todo)
     try:
-        for path, doc, res in pipe.run(paths):
+        for path, doc, res in pipe.guard(todo, _counted(done, stats)):
             stats.add(res)
             for w in writers:
                 w.write(doc, res)
@@ -50,4 +93,16 @@ def run_batch(
     return stats
 
 
-__all__ = ["OnResult", "run_batch"]
+def _counted(done: Iterator[Done], stats: RunStats) -> Iterator[tuple[str, Document | None, Result]]:
+    try:
+        for d in done:
+            if d.cache is not None:
+                stats.cache = stats.cache + d.cache
+            yield d.path, d.doc, d.result
+    finally:
+        close = getattr(done, "close", None)
+        if close is not None:
+            close()
+
+
+__all__ = ["Done", "Executor", "OnResult", "local_map", "run_batch"]

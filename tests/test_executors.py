@@ -1,0 +1,143 @@
+"""Executors (issue 10 §3–§4): the same records from local, process and ray on a mixed batch; a worker killed
+mid-task is retried without duplicates; a document that kills its worker every time fails alone.
+
+Records are compared whole, except ``usage.seconds`` (a timing). One local Ray per test session (2 CPUs)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evidex import registry
+from evidex.executors import create_executor
+from evidex.model import Schema
+from evidex.output.jsonl import record_to_dict
+from evidex.pipeline import Pipeline, run_batch
+from executor_plugins import CountingBackend, calls
+
+SCHEMA = Schema.from_dict({"name": "invoice", "fields": {"invoice_number": "str", "invoice_date": "date",
+                                                         "total": "money"}})
+
+
+@pytest.fixture()
+def counting() -> Iterator[None]:
+    registry.backends.register("counting-plugin", CountingBackend)
+    try:
+        yield
+    finally:
+        registry.backends.unregister("counting-plugin")
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[Any]:
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    tests = str(Path(__file__).parent)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])}})
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def mixed_batch(d: Path, n_text: int = 8) -> list[Path]:
+    """Text, HTML, CSV, e-mail and a broken PDF: every record kind (values, no values, a parse error)."""
+    d.mkdir(parents=True, exist_ok=True)
+    files = []
+    for i in range(n_text):
+        p = d / f"inv{i:02d}.txt"
+        p.write_text(f"Invoice number: INV-{1000 + i}\nInvoice date: {i + 1} March 2024\nTotal: {i * 7 + 3}.50 EUR\n",
+                     encoding="utf-8")
+        files.append(p)
+    html = d / "page.html"
+    html.write_text("<html><body><h1>Invoice</h1><table><tr><th>Invoice number</th><td>INV-2001</td></tr>"
+                    "<tr><th>Total</th><td>99.00 EUR</td></tr></table></body></html>", encoding="utf-8")
+    csv = d / "rows.csv"
+    csv.write_text("invoice number,date,total\nINV-3001,2024-05-01,12.00 EUR\n", encoding="utf-8")
+    eml = d / "mail.eml"
+    eml.write_text("From: a@example.com\nTo: b@example.com\nSubject: Invoice INV-4001\n\nTotal: 40.00 EUR\n",
+                   encoding="utf-8")
+    pdf = d / "broken.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF garbage")
+    return [*files, html, csv, eml, pdf]
+
+
+def records(pipe: Pipeline, files: list[Path], executor: str = "local", **opts: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    with create_executor(executor, opts) as ex:
+        run_batch(pipe, files, executor=ex, on_result=lambda p, d, r: out.append(record_to_dict(d, r)))
+    for r in out:
+        r["usage"]["seconds"] = 0.0  # the one timing field: everything else must be identical
+    return out
+
+
+def _pipe(log: Path | None, **backend: Any) -> Pipeline:
+    if log is None:
+        return Pipeline.create(SCHEMA, None, isolate=True)
+    return Pipeline.create(SCHEMA, "counting-plugin", {"log": str(log), **backend},
+                           options=__import__("evidex").extract.ExtractOptions(mode="generate"), isolate=True)
+
+
+def test_process_pool_gives_the_records_of_the_local_run(tmp_path: Path, counting: None) -> None:
+    files = mixed_batch(tmp_path / "in")
+    log = tmp_path / "calls.log"
+    with _pipe(log) as pipe:
+        local = records(pipe, files)
+        n_local = calls(log)
+        pooled = records(pipe, files, "process", workers=2, chunk_size=3)
+    assert [r["source"] for r in local] == [str(f) for f in files]  # input order
+    assert pooled == local
+    assert json.dumps(pooled, sort_keys=True) == json.dumps(local, sort_keys=True)
+    assert sum(r["ok"] for r in local) == len(files) - 1  # the broken PDF alone fails
+    assert local[0]["values"]["invoice_number"] == "INV-1000"
+    assert calls(log) == 2 * n_local > 0  # every parsed document asked the model once per run, none twice
+    assert len({line for line in log.read_text().splitlines()[n_local:]}) == 2  # from two worker processes
+
+
+def test_process_worker_killed_mid_task_is_retried_without_duplicates(tmp_path: Path, counting: None) -> None:
+    files = mixed_batch(tmp_path / "in")
+    log, marker = tmp_path / "calls.log", tmp_path / "killed"
+    with _pipe(log, kill_once=str(marker)) as pipe:
+        got = records(pipe, files, "process", workers=2, chunk_size=2)
+        assert marker.exists()  # a worker really died mid-task
+        expected = records(pipe, files)  # the same spec, in this process (the marker is there: no kill)
+    assert got == expected  # one record per input, in order, none lost, none twice
+
+
+def test_a_document_that_kills_its_worker_every_time_fails_alone(tmp_path: Path, counting: None) -> None:
+    files = mixed_batch(tmp_path / "in", n_text=5)
+    with _pipe(tmp_path / "calls.log", kill_on="INV-1002") as pipe:
+        got = records(pipe, files, "process", workers=2, chunk_size=3, max_retries=1)
+    assert [r["source"] for r in got] == [str(f) for f in files]
+    bad = [r for r in got if r["error"] and r["error"]["code"] == "EVX-D017"]
+    assert [r["source"] for r in bad] == [str(files[2])]
+    assert got[3]["values"]["invoice_number"] == "INV-1003"  # its chunk-mates were re-run and kept
+
+
+def test_ray_gives_the_records_of_the_local_run(tmp_path: Path, counting: None, local_ray: Any) -> None:
+    files = mixed_batch(tmp_path / "in")
+    log = tmp_path / "calls.log"
+    with _pipe(log) as pipe:
+        local = records(pipe, files)
+        on_ray = records(pipe, files, "ray", num_cpus=0.5, chunk_size=3)
+    assert on_ray == local
+    # rules mode (no model) too: nothing in the pipeline depends on where it runs
+    with _pipe(None) as pipe:
+        assert records(pipe, files, "ray", num_cpus=0.5) == records(pipe, files)
+
+
+def test_ray_worker_killed_mid_task_is_retried_without_duplicates(tmp_path: Path, counting: None,
+                                                                  local_ray: Any) -> None:
+    files = mixed_batch(tmp_path / "in")
+    log, marker = tmp_path / "calls.log", tmp_path / "killed"
+    with _pipe(log, kill_once=str(marker)) as pipe:
+        got = records(pipe, files, "ray", num_cpus=0.5, chunk_size=4)
+        assert marker.exists()  # a Ray worker really died mid-task
+        expected = records(pipe, files)
+    assert got == expected
