@@ -18,6 +18,7 @@ Pure Python (no numpy): :func:`featurize` returns sparse rows ``[(column, value)
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import zlib
 from collections import Counter
@@ -76,8 +77,9 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def _bucket(s: str) -> int:
-    return N_DENSE + zlib.crc32(s.encode("utf-8")) % HASH_BUCKETS
+@functools.lru_cache(maxsize=1 << 17)
+def _bucket(ft: str, ct: str) -> int:
+    return N_DENSE + zlib.crc32(f"{ft}|{ct}".encode()) % HASH_BUCKETS
 
 
 def _amount(text: str) -> Decimal | None:
@@ -146,6 +148,7 @@ class DocFeatures:
             self.amount_last[c.id] = last.get(v, 0)
             last[v] = last.get(v, 0) + 1
         self._depth: dict[int, int] = {}
+        self.ctx_tokens: dict[int, list[str]] = {}
         self.pages = len(doc.pages)
 
     def line_of(self, offset: int) -> int:
@@ -268,14 +271,17 @@ def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, 
     if c.layer.value in LAYERS:
         put(f"layer:{c.layer.value}", 1.0)
     # schema-conditioned crosses: field tokens × candidate context tokens, hashed
-    ctx_toks = [f"l:{w}" for w in words(c.label)[:6]]
-    ctx_toks += [f"w:{w}" for w in _left_words(doc.text, c.span.start)]
-    ctx_toks += [f"p:{w}" for w in words(prev_line)[-4:]]
-    ctx_toks += [f"x:{w}" for w in words(text)[:3]]
-    ctx_toks += [f"s:{c.source}", f"h:{shape(text[:12])}", *(f"g:{t}" for t in sorted(c.tags))]
+    ctx_toks = df.ctx_tokens.get(c.id)
+    if ctx_toks is None:
+        ctx_toks = [f"l:{w}" for w in words(c.label)[:6]]
+        ctx_toks += [f"w:{w}" for w in _left_words(doc.text, c.span.start)]
+        ctx_toks += [f"p:{w}" for w in words(prev_line)[-4:]]
+        ctx_toks += [f"x:{w}" for w in words(text)[:3]]
+        ctx_toks += [f"s:{c.source}", f"h:{shape(text[:12])}", *(f"g:{t}" for t in sorted(c.tags))]
+        df.ctx_tokens[c.id] = ctx_toks
     for ft in fi.tokens:
         for ct in ctx_toks:
-            k = _bucket(f"{ft}|{ct}")
+            k = _bucket(ft, ct)
             out[k] = out.get(k, 0.0) + 1.0
     return sorted(out.items())
 
