@@ -22,7 +22,7 @@ import functools
 import re
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -174,6 +174,49 @@ def _left_words(text: str, start: int, k: int = 3) -> list[str]:
     return words(text[max(line_start, start - 50) : start])[-k:]
 
 
+def _node_features(df: DocFeatures, c: Candidate, put: Callable[[str, float], None]) -> None:
+    """Node kind and depth, its parent's kind, page and box geometry (when the parser gave them)."""
+    doc = df.doc
+    if c.node is None or not 0 <= c.node < len(doc.nodes):
+        return
+    node = doc.nodes[c.node]
+    put("has_node", 1.0)
+    put("node_depth", float(df.depth(c.node)))
+    if node.kind.value in NODE_KINDS:
+        put(f"node:{node.kind.value}", 1.0)
+    parent = doc.nodes[node.parent] if node.parent is not None else None
+    if parent is not None and parent.kind.value in NODE_KINDS and parent.kind.value != node.kind.value:
+        put(f"node:{parent.kind.value}", 1.0)
+    prov = node.prov
+    if prov is not None and prov.page is not None:
+        put("page", float(prov.page))
+        put("page_frac", (prov.page - 1) / max(1, df.pages - 1))
+        page = doc.pages[prov.page - 1] if 0 < prov.page <= len(doc.pages) else None
+        box = prov.bbox
+        if page is not None and box is not None and page.width and page.height:
+            put("box_x", box.x0 / page.width)
+            put("box_y", box.y0 / page.height)
+            put("box_w", (box.x1 - box.x0) / page.width)
+            put("box_h", (box.y1 - box.y0) / page.height)
+
+
+def _crosses(df: DocFeatures, fi: FieldInfo, c: Candidate, prev_line: str, out: dict[int, float]) -> None:
+    """Schema-conditioned crosses: the field's tokens × the candidate's context tokens, hashed."""
+    doc, text = df.doc, c.text
+    ctx_toks = df.ctx_tokens.get(c.id)
+    if ctx_toks is None:
+        ctx_toks = [f"l:{w}" for w in words(c.label)[:6]]
+        ctx_toks += [f"w:{w}" for w in _left_words(doc.text, c.span.start)]
+        ctx_toks += [f"p:{w}" for w in words(prev_line)[-4:]]
+        ctx_toks += [f"x:{w}" for w in words(text)[:3]]
+        ctx_toks += [f"s:{c.source}", f"h:{shape(text[:12])}", *(f"g:{t}" for t in sorted(c.tags))]
+        df.ctx_tokens[c.id] = ctx_toks
+    for ft in fi.tokens:
+        for ct in ctx_toks:
+            k = _bucket(ft, ct)
+            out[k] = out.get(k, 0.0) + 1.0
+
+
 def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, rank: int,
               top_prior: float) -> list[tuple[int, float]]:
     """Sparse features of one (field, candidate) pair."""
@@ -230,26 +273,7 @@ def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, 
         put("amount_is_max", 1.0 if df.amount_rank[c.id] == 0 else 0.0)
         put("amount_frac_of_max", df.amount_frac[c.id])
         put("amount_rank_last", float(min(df.amount_last.get(c.id, 0), 10)) + 1.0)
-    if c.node is not None and 0 <= c.node < len(doc.nodes):
-        node = doc.nodes[c.node]
-        put("has_node", 1.0)
-        put("node_depth", float(df.depth(c.node)))
-        if node.kind.value in NODE_KINDS:
-            put(f"node:{node.kind.value}", 1.0)
-        parent = doc.nodes[node.parent] if node.parent is not None else None
-        if parent is not None and parent.kind.value in NODE_KINDS and parent.kind.value != node.kind.value:
-            put(f"node:{parent.kind.value}", 1.0)
-        prov = node.prov
-        if prov is not None and prov.page is not None:
-            put("page", float(prov.page))
-            put("page_frac", (prov.page - 1) / max(1, df.pages - 1))
-            page = doc.pages[prov.page - 1] if 0 < prov.page <= len(doc.pages) else None
-            box = prov.bbox
-            if page is not None and box is not None and page.width and page.height:
-                put("box_x", box.x0 / page.width)
-                put("box_y", box.y0 / page.height)
-                put("box_w", (box.x1 - box.x0) / page.width)
-                put("box_h", (box.y1 - box.y0) / page.height)
+    _node_features(df, c, put)
     put("many", 1.0 if f.many else 0.0)
     put("cand_count", float(min(df.n_cands, 2000)))
     put("shape_match", 1.0 if q.shapes and shape(text) in q.shapes else 0.0)
@@ -270,19 +294,7 @@ def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, 
         put(f"type:{f.type.value}", 1.0)
     if c.layer.value in LAYERS:
         put(f"layer:{c.layer.value}", 1.0)
-    # schema-conditioned crosses: field tokens × candidate context tokens, hashed
-    ctx_toks = df.ctx_tokens.get(c.id)
-    if ctx_toks is None:
-        ctx_toks = [f"l:{w}" for w in words(c.label)[:6]]
-        ctx_toks += [f"w:{w}" for w in _left_words(doc.text, c.span.start)]
-        ctx_toks += [f"p:{w}" for w in words(prev_line)[-4:]]
-        ctx_toks += [f"x:{w}" for w in words(text)[:3]]
-        ctx_toks += [f"s:{c.source}", f"h:{shape(text[:12])}", *(f"g:{t}" for t in sorted(c.tags))]
-        df.ctx_tokens[c.id] = ctx_toks
-    for ft in fi.tokens:
-        for ct in ctx_toks:
-            k = _bucket(ft, ct)
-            out[k] = out.get(k, 0.0) + 1.0
+    _crosses(df, fi, c, prev_line, out)
     return sorted(out.items())
 
 
