@@ -36,10 +36,12 @@ THREADS = 2
 class GoldSetLike(Protocol):
     """A loaded gold set (``evidex.eval.datasets.GoldSet``: what ``evidex.eval.cli_api.load_gold`` returns)."""
 
-    name: str
-    split: str
-    schema: Schema
-
+    @property
+    def name(self) -> str: ...
+    @property
+    def split(self) -> str: ...
+    @property
+    def schema(self) -> Schema: ...
     @property
     def docs(self) -> Sequence[GoldDocLike]: ...
     def paths(self) -> list[Path]: ...
