@@ -141,3 +141,37 @@ def test_ray_worker_killed_mid_task_is_retried_without_duplicates(tmp_path: Path
         assert marker.exists()  # a Ray worker really died mid-task
         expected = records(pipe, files)
     assert got == expected
+
+
+def test_cli_process_executor_with_a_cache(tmp_path: Path, counting: None) -> None:
+    from typer.testing import CliRunner
+
+    from evidex.cli.main import app
+
+    files = mixed_batch(tmp_path / "in", n_text=4)
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(SCHEMA.to_dict()), encoding="utf-8")
+    log = tmp_path / "calls.log"
+    common = ["extract", *map(str, files), "-s", str(schema), "--backend", "counting-plugin", "--backend-option",
+              f"log={log}", "--mode", "generate", "-q", "--cost-per-mtok", "2"]
+
+    def run(out: str, *extra: str) -> tuple[list[dict[str, Any]], str]:
+        r = CliRunner().invoke(app, [*common, "-o", str(tmp_path / out), *extra])
+        assert r.exit_code == 1, r.output  # the broken PDF fails
+        recs = [json.loads(x) for x in (tmp_path / out).read_text(encoding="utf-8").splitlines()]
+        for x in recs:
+            x["usage"]["seconds"] = 0.0
+        return recs, r.output
+
+    local, _ = run("local.jsonl")
+    paid = calls(log)
+    pooled, text = run("pool.jsonl", "--executor", "process", "--workers", "2", "--cache", str(tmp_path / "c"))
+    assert pooled == local and calls(log) == 2 * paid
+    assert "estimated cost: $" in text
+    again, text = run("again.jsonl", "--executor", "process", "--workers", "2", "--cache", str(tmp_path / "c"))
+    assert again == local and calls(log) == 2 * paid  # everything came from the cache
+    assert f"{paid} of {paid} model calls reused" in text and f"{len(files) - 1} of {len(files)} parses" in text
+    _, text = run("nocache.jsonl", "--cache", str(tmp_path / "c"), "--no-cache")
+    assert calls(log) == 3 * paid and "reused" not in text
+    r = CliRunner().invoke(app, [*common, "--ray-address", "auto"])
+    assert r.exit_code != 0 and "--ray-address needs --executor ray" in str(r.exception or r.output)

@@ -21,7 +21,7 @@ from evidex.model import Document, Result
 from evidex.output.common import display_value
 from evidex.output.rebuild import rebuild
 from evidex.output.writers import JsonlWriter, Writer, open_writer
-from evidex.pipeline import Pipeline, PipelineSpec, RunStats, is_not_processed, load_schema, run_batch
+from evidex.pipeline import Cache, Pipeline, PipelineSpec, RunStats, is_not_processed, load_schema, run_batch
 from evidex.pipeline.resume import plan_resume
 
 _STATUS_STYLE = {"exact": "green", "normalized": "cyan", "fuzzy": "yellow", "inferred": "magenta", "ungrounded": "red"}
@@ -85,6 +85,7 @@ _BACKENDS = names_help(registry.backends, [NO_BACKEND])
 _MODES = names_help(registry.modes, ["auto"])
 _SCORERS = names_help(registry.scorers, ["auto"])
 _SELECTORS = names_help(registry.selectors)
+_EXECUTORS = names_help(registry.executors)
 
 
 def extract_command(
@@ -119,6 +120,12 @@ def extract_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print per-document tables.")] = False,
     limit: Annotated[list[str] | None, typer.Option("--limit", metavar="NAME=VALUE", help=LIMIT_HELP)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Keep the documents already recorded in -o for the same input content and pipeline spec; run the others (and those marked not processed).")] = False,
+    executor: Annotated[str, typer.Option("--executor", help=f"Where documents are processed: {_EXECUTORS}. local: this process; process: a pool of --workers processes; ray: Ray tasks (pip install 'evidex[ray]'). Records are the same.")] = "local",
+    workers: Annotated[int, typer.Option("--workers", min=0, metavar="N", help="Worker processes (process) or tasks at once (ray); 0 = one per CPU. Each worker loads the model once.")] = 0,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", metavar="ADDRESS", help="Run on an existing Ray cluster (e.g. ray://head:10001 or auto); default: start a local Ray.")] = None,
+    cache: Annotated[Path | None, typer.Option("--cache", metavar="DIR", envvar="EVIDEX_CACHE_DIR", help="Reuse parses and deterministic model calls from this directory (created; shared safely by workers). Off by default; ~/.cache/evidex/cache is a good place.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not use a cache (overrides --cache and EVIDEX_CACHE_DIR).")] = False,
+    cost_per_mtok: Annotated[float, typer.Option("--cost-per-mtok", min=0.0, metavar="USD", help="Price of a million model tokens: the progress line and the summary show the estimated cost (and what the cache saved).")] = 0.0,
 ) -> None:
     """Extract schema fields from documents; every value comes with evidence spans and a grounding status.
 
@@ -148,25 +155,38 @@ def extract_command(
                  engine={"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
                          "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None,
                          "review_threshold": review_threshold})
+    ex = _executor(executor, workers, ray_address)
     with err_console.status("loading model…" if spec.backend is not None else "starting…"):
-        pipe = Pipeline.from_spec(spec)
+        pipe = Pipeline.from_spec(spec, cache=None if no_cache or cache is None else Cache(cache))
     if save_spec is not None:
         save_spec.write_text(pipe.spec.to_json(indent=2) + "\n", encoding="utf-8")
     tables = {"csv": csv, "parquet": parquet, "html": html}
     todo, note = _resume_plan(pipe, files, output, resume)
     stats = RunStats()
     try:
-        with pipe:
-            _run(pipe, todo, output, tables, quiet=quiet, append=resume, stats=stats)
+        with pipe, ex:
+            _run(pipe, todo, output, tables, quiet=quiet, append=resume, stats=stats, executor=ex, price=cost_per_mtok)
     except KeyboardInterrupt:
         _rebuild_tables(output, tables, pipe.schema.name)
-        _summary(stats)
+        _summary(stats, cost_per_mtok)
         err_console.print(f"[yellow]interrupted[/] after {stats.documents} of {len(todo)} documents{note}; "
                           + (f"every finished document is in {output}. Resume with:\n  {_resume_command()}"
                              if output is not None else "pass -o out.jsonl to keep results and resume"))
         raise typer.Exit(130) from None
     _rebuild_tables(output, tables, pipe.schema.name)
-    _finish(stats, pipe.spec.run.max_backend_failures)
+    _finish(stats, pipe.spec.run.max_backend_failures, cost_per_mtok)
+
+
+def _executor(name: str, workers: int, ray_address: str | None) -> Any:
+    """The registered executor named by --executor, with the options its flags give."""
+    opts: dict[str, Any] = {}
+    if name in ("process", "ray") and workers:
+        opts["workers"] = workers
+    if ray_address is not None:
+        if name != "ray":
+            raise UsageError("--ray-address needs --executor ray")
+        opts["address"] = ray_address
+    return registry.executors.create(name, opts)
 
 
 def _spec(spec_file: Path | None, schema: Path | None, backend: str, backend_option: list[str] | None,
@@ -212,7 +232,7 @@ def _rebuild_tables(output: Path | None, tables: dict[str, Path | None], name: s
 
 
 def _run(pipe: Pipeline, files: list[Path], output: Path | None, tables: dict[str, Path | None], *, quiet: bool,
-         append: bool, stats: RunStats) -> RunStats:
+         append: bool, stats: RunStats, executor: Any = None, price: float = 0.0) -> RunStats:
     """The library's run loop, with writers for the requested outputs and a progress bar (a log line every
     10 s when stderr is not a terminal)."""
     writers: list[Writer]
@@ -236,26 +256,40 @@ def _run(pipe: Pipeline, files: list[Path], output: Path | None, tables: dict[st
                         err_console.print(f"  [dim]{escape(_last_line(res.diagnostics.get('traceback')))}[/]")
                 if not quiet:
                     print_result(path, doc, res)
-            prog.update(task, advance=1, description=escape(os.path.basename(path)))
             now = time.monotonic()
+            prog.update(task, advance=1, description=f"{escape(os.path.basename(path))} · {_rates(stats, now - t0, price)}")
             if not tty and now - last >= PROGRESS_EVERY_S:
                 last = now
-                err_console.print(_progress_line(stats, len(files), now - t0))
+                err_console.print(_progress_line(stats, len(files), now - t0, price))
 
-        return run_batch(pipe, files, writers=writers, on_result=show, stats=stats)
+        return run_batch(pipe, files, writers=writers, on_result=show, stats=stats, executor=executor)
 
 
 PROGRESS_EVERY_S = 10.0
 
 
-def _progress_line(stats: RunStats, total: int, seconds: float) -> str:
-    u = stats.usage
-    return (f"extract: {stats.documents}/{total} documents · {stats.documents / max(seconds, 1e-9):.2f} docs/s · "
-            f"{stats.failed} failed · {u.calls} model calls · {u.tokens_in + u.tokens_out:,} tokens")
+def _progress_line(stats: RunStats, total: int, seconds: float, price: float = 0.0) -> str:
+    return f"extract: {stats.documents}/{total} documents · {_rates(stats, seconds, price)}"
 
 
-def _finish(stats: RunStats, max_backend_failures: int | None) -> None:
-    _summary(stats)
+def _rates(stats: RunStats, seconds: float, price: float) -> str:
+    """docs/s, failures, cache hits, model calls, tokens and (with a price) the estimated cost so far."""
+    u, c = stats.usage, stats.cache
+    out = f"{stats.documents / max(seconds, 1e-9):.2f} docs/s · {stats.failed} failed · "
+    if c.lookups:
+        out += f"{c.hits} cache hits · "
+    out += f"{u.calls} model calls · {u.tokens_in + u.tokens_out:,} tokens"
+    return out + (f" · ${_cost(stats, price):.4f}" if price else "")
+
+
+def _cost(stats: RunStats, price: float) -> float:
+    """Estimated cost of the tokens actually paid for (cached answers cost nothing) at ``price`` per million."""
+    paid = stats.usage.tokens_in + stats.usage.tokens_out - stats.cache.tokens_saved
+    return max(0, paid) * price / 1e6
+
+
+def _finish(stats: RunStats, max_backend_failures: int | None, price: float = 0.0) -> None:
+    _summary(stats, price)
     sys.stdout.flush()
     if stats.gave_up:
         err_console.print(f"[red]✗[/] [{BackendGaveUpError.code}] the backend failed for {max_backend_failures} documents "
@@ -274,7 +308,7 @@ def _last_line(tb: object) -> str:
     return lines[-1] if lines else ""
 
 
-def _summary(stats: RunStats) -> None:
+def _summary(stats: RunStats, price: float = 0.0) -> None:
     t = Table(title="summary", title_justify="left")
     for col in ("documents", "failed", "not processed", "values", "grounded", "LLM calls", "tokens in", "tokens out", "seconds", "s/doc"):
         t.add_column(col, justify="right")
@@ -283,6 +317,14 @@ def _summary(stats: RunStats) -> None:
               str(stats.grounded), str(u.calls), f"{u.tokens_in:,}", f"{u.tokens_out:,}", f"{u.seconds:.1f}",
               f"{u.seconds / max(1, stats.documents):.2f}")
     console.print(t)
+    c = stats.cache
+    if c.lookups:
+        saved = f" (${c.tokens_saved * price / 1e6:.4f})" if price else ""
+        console.print(f"cache: {c.parse_hits} of {c.parse_hits + c.parse_misses} parses and {c.model_hits} of "
+                      f"{c.model_hits + c.model_misses} model calls reused · saved {c.tokens_saved:,} tokens{saved}, "
+                      f"~{c.seconds_saved:.1f} s of model time")
+    if price:
+        console.print(f"estimated cost: ${_cost(stats, price):.4f} at ${price:g} per million tokens")
 
 
 def register(app: typer.Typer) -> None:
