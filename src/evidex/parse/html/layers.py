@@ -98,6 +98,23 @@ def _banner_like(el: Any, tag: str) -> bool:
     return True
 
 
+_NAV_TOKENS = frozenset({"nav", "navbar", "navheader", "navfooter", "navigation", "breadcrumb", "breadcrumbs",
+                         "sidebar", "skiplink", "skipnav", "pagination", "pager"})
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+def _nav_marked(el: Any) -> str | None:
+    """Navigation the page marks as such without <nav>: a class/id token (DocBook's ``navheader``/``navfooter``,
+    ``site-nav``, ``breadcrumb``, ``sidebar``…) or a table summarised as "Navigation …"."""
+    tokens = set(_TOKEN_SPLIT.split(f"{el.get('class') or ''} {el.get('id') or ''}".lower()))
+    hit = tokens & _NAV_TOKENS
+    if hit:
+        return sorted(hit)[0]
+    if (el.get("summary") or "").strip().lower().startswith("navigation"):
+        return "navigation"
+    return None
+
+
 def furniture_kind(el: Any, tag: str, sectioning: bool) -> tuple[NodeKind, str] | None:
     role = (el.get("role") or "").strip().lower()
     if tag in ("nav", "aside") or role in _FURNITURE_ROLES:
@@ -107,6 +124,13 @@ def furniture_kind(el: Any, tag: str, sectioning: bool) -> tuple[NodeKind, str] 
     if tag == "footer" and not sectioning:
         return NodeKind.PAGE_FOOTER, "footer"
     if tag not in ("html", "body", "main", "article"):
+        nav = _nav_marked(el)
+        if nav == "navheader":
+            return NodeKind.PAGE_HEADER, nav
+        if nav == "navfooter":
+            return NodeKind.PAGE_FOOTER, nav
+        if nav is not None:
+            return NodeKind.SECTION, nav
         marks = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
         if ("cookie" in marks or "consent" in marks or "gdpr" in marks) and _banner_like(el, tag):
             return NodeKind.SECTION, "cookie banner"
