@@ -160,21 +160,27 @@ def extract_command(
         pipe = Pipeline.from_spec(spec, cache=None if no_cache or cache is None else Cache(cache))
     if save_spec is not None:
         save_spec.write_text(pipe.spec.to_json(indent=2) + "\n", encoding="utf-8")
-    tables = {"csv": csv, "parquet": parquet, "html": html}
+    _execute(pipe, ex, files, output, {"csv": csv, "parquet": parquet, "html": html}, quiet=quiet, resume=resume,
+             price=cost_per_mtok)
+
+
+def _execute(pipe: Pipeline, ex: Any, files: list[Path], output: Path | None, tables: dict[str, Path | None], *,
+             quiet: bool, resume: bool, price: float) -> None:
+    """Run the batch; the summary is printed at the end, after fail-fast and after Ctrl-C (exit 130)."""
     todo, note = _resume_plan(pipe, files, output, resume)
     stats = RunStats()
     try:
         with pipe, ex:
-            _run(pipe, todo, output, tables, quiet=quiet, append=resume, stats=stats, executor=ex, price=cost_per_mtok)
+            _run(pipe, todo, output, tables, quiet=quiet, append=resume, stats=stats, executor=ex, price=price)
     except KeyboardInterrupt:
         _rebuild_tables(output, tables, pipe.schema.name)
-        _summary(stats, cost_per_mtok)
+        _summary(stats, price)
         err_console.print(f"[yellow]interrupted[/] after {stats.documents} of {len(todo)} documents{note}; "
                           + (f"every finished document is in {output}. Resume with:\n  {_resume_command()}"
                              if output is not None else "pass -o out.jsonl to keep results and resume"))
         raise typer.Exit(130) from None
     _rebuild_tables(output, tables, pipe.schema.name)
-    _finish(stats, pipe.spec.run.max_backend_failures, cost_per_mtok)
+    _finish(stats, pipe.spec.run.max_backend_failures, price)
 
 
 def _executor(name: str, workers: int, ray_address: str | None) -> Any:
