@@ -87,6 +87,7 @@ def bench_command(
     scorer: Annotated[str, typer.Option(help=f"How candidates are ranked: {names_help(registry.scorers, ['auto'])}.")] = "auto",
     selector: Annotated[str, typer.Option(help=f"What text a model reads: {names_help(registry.selectors)}.")] = "relevant",
     budget: Annotated[int | None, typer.Option(min=1, metavar="TOKENS", help="generate mode: tokens of the most relevant text read per document (default: all).")] = None,
+    deadline: Annotated[float, typer.Option("--deadline", min=0, metavar="SECONDS", help="Wall-time budget per document (0 = none).")] = 300.0,
     stage_option: Annotated[list[str] | None, typer.Option("--stage-option", metavar="ROLE.KEY=VALUE", help="An option of a stage (repeatable).")] = None,
     student: Annotated[Path | None, typer.Option("--student", metavar="MODEL_DIR", help="Rank candidates with a student trained by `evidex train` (= --scorer student --stage-option scorer.model=MODEL_DIR).")] = None,
     spec_file: Annotated[Path | None, typer.Option("--spec", help="Run a saved pipeline spec; its schema is replaced by the dataset's.")] = None,
@@ -119,7 +120,8 @@ def bench_command(
         spec = PipelineSpec.from_file(spec_file).model_copy(update={"schema_": gold.schema.to_dict(), "versions": {}})
     else:
         flags = {"model": model, "base_url": base_url, "logprobs": logprobs}
-        engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget}
+        engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
+                  "deadline_s": deadline or None}
         spec = build_spec(gold.schema, backend=backend, flags=flags, backend_extra=backend_option or (), engine=engine,
                           stage_extra=stage_option or ())
     with err_console.status("") as status:
