@@ -218,6 +218,11 @@ def build_router(config: ServeConfig, jobs: JobManager) -> APIRouter:
         if problem is not None:
             raise HTTPException(404 if record is None else 422, problem)
         data["client"] = client_of(request.scope)
+        data.pop("text", None)
+        if "start" in data:  # the evidence text comes from the document, not from the client
+            k = next(i for i, x in enumerate(job.records) if x.get("doc_id") == c.doc_id)
+            text = jobs.payload(job, k).get("text") or ""
+            data["text"] = text[data["start"]:data["end"]]
         return jobs.add_correction(job, data)
 
     @r.get("/jobs/{job_id}/corrections", tags=["review"], summary="A job's corrections, oldest first")
