@@ -268,7 +268,9 @@ def _run(pipe: Pipeline, files: list[Path], output: Path | None, tables: dict[st
                 last = now
                 err_console.print(_progress_line(stats, len(files), now - t0, price))
 
-        return run_batch(pipe, files, writers=writers, on_result=show, stats=stats, executor=executor)
+        # -q with a JSONL output: workers send rendered records back instead of parsed documents
+        return run_batch(pipe, files, writers=writers, on_result=show, stats=stats, executor=executor,
+                         documents=not (quiet and output is not None))
 
 
 PROGRESS_EVERY_S = 10.0

@@ -21,7 +21,7 @@ class LocalExecutor:
     def __init__(self, options: LocalOptions | None = None) -> None:
         self.o = options or LocalOptions()
 
-    def map(self, pipe: Pipeline, paths: Sequence[str]) -> Iterator[Done]:
+    def map(self, pipe: Pipeline, paths: Sequence[str], *, documents: bool = True) -> Iterator[Done]:
         return local_map(pipe, paths)
 
     def close(self) -> None:

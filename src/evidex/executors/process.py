@@ -79,8 +79,8 @@ class ProcessExecutor:
         self.close()
 
     # ------------------------------------------------------------------ map
-    def map(self, pipe: Pipeline, paths: Sequence[str]) -> Iterator[Done]:
-        job = Job.of(pipe)
+    def map(self, pipe: Pipeline, paths: Sequence[str], *, documents: bool = True) -> Iterator[Done]:
+        job = Job.of(pipe, documents)
         todo = chunks(paths, self.workers, self.o.chunk_size)
         window = self.o.window or 2 * self.workers
         inflight: deque[tuple[list[str], Future[bytes]]] = deque()

@@ -72,12 +72,12 @@ class RayExecutor:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def map(self, pipe: Pipeline, paths: Sequence[str]) -> Iterator[Done]:
+    def map(self, pipe: Pipeline, paths: Sequence[str], *, documents: bool = True) -> Iterator[Done]:
         ray = self._ray()
         from ray import exceptions as rx
 
         lost = (rx.WorkerCrashedError, rx.NodeDiedError, rx.OutOfMemoryError, rx.ObjectLostError)
-        job_ref = ray.put(Job.of(pipe))
+        job_ref = ray.put(Job.of(pipe, documents))
         workers = self.o.workers or max(1, int(ray.cluster_resources().get("CPU", 1) / self.o.num_cpus))
         todo = chunks(paths, workers, self.o.chunk_size)
         window = self.o.window or 2 * workers

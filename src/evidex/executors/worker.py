@@ -15,6 +15,7 @@ from typing import Any
 from evidex import registry
 from evidex.errors import WorkerCrashedError
 from evidex.model import Result
+from evidex.output.jsonl import dumps_record
 from evidex.pipeline import Pipeline
 from evidex.pipeline.cache import Cache, CacheConfig
 from evidex.pipeline.run import Done, local_map
@@ -28,11 +29,12 @@ class Job:
     spec_json: str
     cache: CacheConfig | None = None
     plugins: tuple[tuple[str, str, str], ...] = ()
+    documents: bool = True  # send parsed documents back (else each result's rendered JSONL record)
 
     @staticmethod
-    def of(pipe: Pipeline) -> Job:
+    def of(pipe: Pipeline, documents: bool = True) -> Job:
         cache = pipe.cache.config if pipe.cache is not None else None
-        return Job(pipe.spec.to_json(), cache, runtime_plugins())
+        return Job(pipe.spec.to_json(), cache, runtime_plugins(), documents)
 
 
 def runtime_plugins() -> tuple[tuple[str, str, str], ...]:
@@ -78,7 +80,10 @@ def init_worker(job: Job) -> None:
 
 def run_chunk(job: Job, paths: Sequence[str]) -> bytes:
     """The per-document function over ``paths`` in this worker; the :class:`Done` items, pickled."""
-    return dumps(list(local_map(pipeline_for(job), list(paths))))
+    done = local_map(pipeline_for(job), list(paths))
+    if job.documents:
+        return dumps(list(done))
+    return dumps([Done(d.path, None, d.result, d.cache, dumps_record(d.doc, d.result)) for d in done])
 
 
 def crashed(job_spec_hash: str, path: str, attempts: int) -> Done:

@@ -44,7 +44,11 @@ class JsonlWriter:
     def write(self, doc: Document | None, result: Result) -> None:
         from evidex.output.jsonl import dumps_record
 
-        self._fh.write(dumps_record(doc, result) + "\n")
+        self.write_line(dumps_record(doc, result))
+
+    def write_line(self, line: str) -> None:
+        """Write a record already rendered by :func:`evidex.output.jsonl.dumps_record` (by a worker process)."""
+        self._fh.write(line + "\n")
         self._fh.flush()
         if self._fsync:
             with suppress(OSError, ValueError, AttributeError):  # not a real file (StringIO, pipe)

@@ -255,12 +255,12 @@ class Pipeline:
         it = iter(results)
         try:
             for item in it:
-                path, doc, res = item
+                path, _doc, res = item
                 done[path] += 1
                 if self.backend is not None and is_backend_failure(res):
                     streak += 1
-                elif res.ok or doc is not None:
-                    streak = 0  # the backend answered (or was not needed) for this document
+                elif res.ok or res.doc_id:
+                    streak = 0  # the backend answered (or was not needed) for a parsed document
                 if on_result is not None:
                     on_result(*item)
                 yield item
