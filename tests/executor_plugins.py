@@ -19,7 +19,7 @@ class CountingOptions(Options):
     log: str  # one line appended per request (from whichever process answers it)
     kill_once: str = ""  # a marker file: the first call creates it and SIGKILLs its own process
     kill_on: str = ""  # SIGKILL the process on every request whose prompt contains this text
-    temperature_ok: bool = True
+    down: bool = False  # every request fails as if the server were unreachable
 
 
 class CountingBackend:
@@ -32,6 +32,10 @@ class CountingBackend:
 
     def generate(self, requests: Sequence[Request]) -> list[Response]:
         out = []
+        if self.o.down:
+            from evidex.errors import BackendUnavailableError
+
+            raise BackendUnavailableError("counting-plugin is down (on purpose)")
         for r in requests:
             prompt = "".join(m.content for m in r.messages)
             if self.o.kill_on and self.o.kill_on in prompt:

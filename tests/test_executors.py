@@ -175,3 +175,17 @@ def test_cli_process_executor_with_a_cache(tmp_path: Path, counting: None) -> No
     assert calls(log) == 3 * paid and "reused" not in text
     r = CliRunner().invoke(app, [*common, "--ray-address", "auto"])
     assert r.exit_code != 0 and "--ray-address needs --executor ray" in str(r.exception or r.output)
+
+
+def test_fail_fast_gives_the_same_records_from_a_pool(tmp_path: Path, counting: None) -> None:
+    """The backend is down: after 3 documents in a row failed because of it, the rest are not processed —
+    decided on the ordered stream in the parent, so the records do not depend on what was in flight."""
+    files = mixed_batch(tmp_path / "in")
+    with _pipe(tmp_path / "calls.log", down=True) as pipe:
+        local = records(pipe, files)
+        assert pipe.gave_up
+        pooled = records(pipe, files, "process", workers=2, chunk_size=2)
+        assert pipe.gave_up
+    assert pooled == local
+    codes = [r["error"]["code"] for r in local]
+    assert codes[:3] == ["EVX-B001"] * 3 and set(codes[3:]) == {"EVX-B008"}

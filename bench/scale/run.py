@@ -41,8 +41,13 @@ def make(root: Path) -> None:
     rnd = random.Random(10)
     small = root / "small10000"
     small.mkdir(parents=True, exist_ok=True)
+    small1k = root / "small1000"  # the first 1,000 of them: is memory flat in the number of documents?
+    small1k.mkdir(parents=True, exist_ok=True)
     for i in range(10_000):
-        (small / f"d{i:05d}.txt").write_text(_text(i, rnd), encoding="utf-8")
+        t = _text(i, rnd)
+        (small / f"d{i:05d}.txt").write_text(t, encoding="utf-8")
+        if i < 1000:
+            (small1k / f"d{i:05d}.txt").write_text(t, encoding="utf-8")
     mixed = root / "mixed1000"
     mixed.mkdir(parents=True, exist_ok=True)
     for i in range(1000):
@@ -61,7 +66,8 @@ def make(root: Path) -> None:
                                                  f"Subject: Invoice INV-{i:06d}\n\n{t}", encoding="utf-8")
         else:
             _pdf(mixed / f"m{i:04d}.pdf", t)
-    print(f"corpora in {root}: small10000 (10,000 .txt), mixed1000 (txt, html, csv, eml, pdf × 200)")
+    print(f"corpora in {root}: small10000 (10,000 .txt), small1000 (the first 1,000), "
+          "mixed1000 (txt, html, csv, eml, pdf × 200)")
 
 
 def _pdf(path: Path, text: str) -> None:
@@ -171,7 +177,7 @@ def main() -> None:
     elif a.cmd == "one":
         print(json.dumps(one(a.path, a.executor, a.workers)), flush=True)
     else:
-        for corpus in ("mixed1000", "small10000"):
+        for corpus in ("mixed1000", "small1000", "small10000"):
             for ex in ("local", "process", "ray"):
                 subprocess.run([sys.executable, __file__, "one", str(a.path / corpus), "--executor", ex,
                                 "--workers", str(a.workers)], check=True)
