@@ -40,7 +40,7 @@ def main(
 
 app.command("parse", no_args_is_help=True)(parse_command)
 
-_OPTIONAL = ("extract_cmd", "eval_cmd", "report_cmd", "train_cmd", "serve_cmd")
+_OPTIONAL = ("extract_cmd", "eval_cmd", "report_cmd", "train_cmd", "distill_cmd", "serve_cmd")
 for _mod in _OPTIONAL:
     try:
         _m = __import__(f"evidex.cli.{_mod}", fromlist=["register"])

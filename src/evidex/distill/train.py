@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -180,8 +180,12 @@ def train(
     exclude: Sequence[str] = (),
     progress: Callable[[int, str], None] | None = None,
     source: str | None = None,
+    skip_groups: Collection[tuple[str, str]] = (),
 ) -> TrainReport:
-    """Train a student on ``gold`` (documents whose id is in ``exclude`` are skipped) and write it to ``out_dir``."""
+    """Train a student on ``gold`` (documents whose id is in ``exclude`` are skipped) and write it to ``out_dir``.
+
+    ``skip_groups``: ``(document id, field)`` pairs whose label is unknown (a teacher's dropped answer): their
+    candidates are neither positives nor negatives."""
     if kind not in ("lightgbm", "logistic"):
         raise ValueError(f"unknown student kind {kind!r} (lightgbm or logistic)")
     skip = set(exclude)
@@ -190,6 +194,9 @@ def train(
     docs = [gold.docs[i] for i in keep]
     groups, stats = build_examples(docs, [paths_all[i] for i in keep], gold.schema, pool_size=pool_size,
                                    progress=progress)
+    if skip_groups:
+        unknown = set(skip_groups)
+        groups = [g for g in groups if (g.doc_id, g.field) not in unknown]
     ids = sorted({g.doc_id for g in groups})
     rnd = random.Random(seed)
     shuffled = ids[:]
