@@ -189,3 +189,38 @@ def test_fail_fast_gives_the_same_records_from_a_pool(tmp_path: Path, counting: 
     assert pooled == local
     codes = [r["error"]["code"] for r in local]
     assert codes[:3] == ["EVX-B001"] * 3 and set(codes[3:]) == {"EVX-B008"}
+
+
+def test_ctrl_c_with_a_process_pool_then_resume_gives_one_record_per_input(tmp_path: Path) -> None:
+    """Ctrl-C at a terminal signals the whole process group (the pool's workers too): the run stops quickly
+    with the summary and exit 130, the JSONL holds whole records only, and --resume completes it exactly once."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(600):
+        (d / f"d{i:04d}.txt").write_text(f"Invoice number: INV-{i:05d}\nTotal: {i}.00 EUR\n", encoding="utf-8")
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(SCHEMA.to_dict()), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    cmd = [str(Path(sys.executable).parent / "evidex"), "extract", str(d), "-s", str(schema), "--backend", "none",
+           "-q", "-o", str(out), "--executor", "process", "--workers", "2", "--in-process"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (out.exists() and out.stat().st_size > 2000):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    if proc.returncode == 0 and "interrupted" not in stderr:
+        pytest.skip("the run finished before the interrupt arrived")
+    assert proc.returncode == 130, stderr
+    assert "interrupted after" in stderr and "summary" in stdout
+    first = [json.loads(x)["source"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert 0 < len(first) < 600 and len(set(first)) == len(first)
+    r = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    sources = [json.loads(x)["source"] for x in out.read_text(encoding="utf-8").splitlines()]
+    assert sorted(sources) == sorted(str(p) for p in d.iterdir())  # every input exactly once
