@@ -175,6 +175,8 @@ def test_cli_process_executor_with_a_cache(tmp_path: Path, counting: None) -> No
     assert calls(log) == 3 * paid and "reused" not in text
     r = CliRunner().invoke(app, [*common, "--ray-address", "auto"])
     assert r.exit_code != 0 and "--ray-address needs --executor ray" in str(r.exception or r.output)
+    r = CliRunner().invoke(app, [*common, "--workers", "2"])
+    assert r.exit_code != 0 and "--workers needs --executor process or ray" in str(r.exception or r.output)
 
 
 def test_fail_fast_gives_the_same_records_from_a_pool(tmp_path: Path, counting: None) -> None:

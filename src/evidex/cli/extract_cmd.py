@@ -186,7 +186,9 @@ def _execute(pipe: Pipeline, ex: Any, files: list[Path], output: Path | None, ta
 def _executor(name: str, workers: int, ray_address: str | None) -> Any:
     """The registered executor named by --executor, with the options its flags give."""
     opts: dict[str, Any] = {}
-    if name in ("process", "ray") and workers:
+    if workers:
+        if name == "local":
+            raise UsageError("--workers needs --executor process or ray")
         opts["workers"] = workers
     if ray_address is not None:
         if name != "ray":

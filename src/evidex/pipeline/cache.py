@@ -258,7 +258,8 @@ def model_identity(backend: Backend) -> dict[str, Any]:
         if o is not None and hasattr(o, "model_dump"):
             opts = {k: v for k, v in o.model_dump(mode="json").items() if k not in _RUN_ONLY_OPTIONS}
             break
-    return {"backend": backend.name, "options": opts}
+    # the model the backend actually loaded (e.g. the default GGUF's name), when it says
+    return {"backend": backend.name, "options": opts, "model": str(getattr(backend, "model_name", "") or "")}
 
 
 def request_key(identity: Mapping[str, Any], r: Request) -> str | None:
