@@ -226,6 +226,24 @@ def test_cascade_escalates_exactly_the_fields_under_the_bar(distilled, tmp_path:
         assert all(a == ["company", "date", "total"] for a in teacher.asked) and len(teacher.asked) == 6
 
 
+# ---------------------------------------------------------------------------- a real teacher
+@pytest.mark.llm
+def test_embedded_model_as_teacher_labels_only_what_is_printed(embedded_backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from evidex.distill.teach import label_documents
+
+    paths, _ = _docs(tmp_path / "docs", 3, seed=21)
+    pipe = Pipeline(SCHEMA, embedded_backend, ExtractOptions(mode="generate"), owns_backend=False)
+    gold, c = label_documents(paths, pipe, SCHEMA)
+    assert c.docs == 3 and c.calls >= 3 and c.tokens_in > 0
+    assert c.values == c.kept + sum(c.dropped.values())
+    assert c.kept >= 1, c.to_dict()
+    for d, p in zip(gold.docs, paths, strict=True):
+        text = " ".join(p.read_text().split())
+        for vals in d.fields.values():
+            for v in vals:  # every kept label is the document's own words
+                assert " ".join(v.split()) in text, (v, d.id)
+
+
 # ---------------------------------------------------------------------------- the optional teacher's assembly
 def _fake_teacher_wheels(tmp: Path, parts: list[bytes]):  # type: ignore[no-untyped-def]
     import hashlib
