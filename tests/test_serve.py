@@ -190,8 +190,8 @@ def test_cancel(srv: Any) -> None:
             for line in st.iter_lines():
                 if line.strip():
                     break  # the first document is done: the job is running
+            assert c.post(f"/v1/jobs/{second}/cancel").status_code == 200  # waiting for the same pipeline
             assert c.post(f"/v1/jobs/{first}/cancel").status_code == 200
-        assert c.post(f"/v1/jobs/{second}/cancel").status_code == 200  # waiting for the same pipeline
         a, b = wait_done(c, first), wait_done(c, second)
     assert a["status"] == "cancelled" and 1 <= a["done"] < N_TEXTS
     assert b["status"] == "cancelled" and b["done"] == 0

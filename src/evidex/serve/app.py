@@ -109,5 +109,5 @@ def create_app(config: ServeConfig) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type"])
-    app.add_middleware(Guards, config=config)
+    app.add_middleware(Guards, config=config, token=token)
     return app

@@ -4,6 +4,7 @@ request timeout (504) and security headers. Plain ASGI middleware so streaming r
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import threading
@@ -79,9 +80,10 @@ class _Bucket:
 class Guards:
     """One ASGI middleware for all limits (outermost: a refused request costs almost nothing)."""
 
-    def __init__(self, app: ASGIApp, config: ServeConfig) -> None:
+    def __init__(self, app: ASGIApp, config: ServeConfig, token: str | None = None) -> None:
         self.app = app
         self.c = config
+        self._token = token.encode() if token else None
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
@@ -96,10 +98,28 @@ class Guards:
                              hint="slow down: fewer requests per second or at once")
             return
         try:
+            denied = self._auth_error(scope)
+            if denied is not None:  # before the body is read or validated
+                status, msg = denied
+                await send_error(send, status, msg,
+                                 headers=[(b"www-authenticate", b"Bearer")] if status == 401 else None)
+                return
             await self._guarded(scope, receive, send)
         finally:
             with self._lock:
                 self._buckets[client].inflight -= 1
+
+    def _auth_error(self, scope: Scope) -> tuple[int, str] | None:
+        """The bearer token check for the API (``/v1/…``); the route dependency checks again."""
+        if self._token is None or not str(scope.get("path", "")).startswith("/v1/"):
+            return None
+        value = dict(scope.get("headers") or ()).get(b"authorization", b"")
+        scheme, _, cred = value.partition(b" ")
+        if scheme.lower() != b"bearer" or not cred.strip():
+            return 401, "missing bearer token"
+        if not hmac.compare_digest(cred.strip(), self._token):
+            return 403, "invalid token"
+        return None
 
     def _admit(self, client: str) -> str | None:
         with self._lock:
