@@ -291,3 +291,25 @@ def test_cli_starts_and_prints_url_and_token(tmp_path: Path) -> None:
     finally:
         p.terminate()
         p.wait(20)
+
+
+def test_process_executor_and_cache(tmp_path: Path) -> None:
+    """Jobs run with the CLI's executors and cache: a process pool gives the same records as the module server."""
+    from evidex.serve import ServeConfig
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "invoice.pdf").write_bytes(invoice_pdf())
+    (root / "note.txt").write_text("Invoice number: INV-7\nTotal due: 12.50 EUR\n", encoding="utf-8")
+    cfg = ServeConfig(data_dir=tmp_path / "d", root=root, token=TOKEN, executor="process",
+                      executor_options={"workers": 2}, cache_dir=tmp_path / "cache")
+    with running(cfg) as s, s.client() as c:
+        values = []
+        for _ in range(2):  # the second run reads its parses from the cache
+            jid = c.post("/v1/jobs", json={"paths": ["invoice.pdf", "note.txt"], "schema": INVOICE_SCHEMA}).json()["id"]
+            assert wait_done(c, jid)["status"] == "done"
+            values.append([r["values"] for r in c.get(f"/v1/jobs/{jid}/results").json()["records"]])
+            assert c.get(f"/v1/jobs/{jid}/docs/0/pages/1.png").status_code == 200
+    assert values[0] == values[1] and values[0][0]["invoice_number"] == "INV-2041"
+    assert values[0][1]["total"] == {"amount": "12.50", "currency": "EUR"}
+    assert any((tmp_path / "cache").rglob("*"))

@@ -34,6 +34,8 @@ def serve_command(
     pipeline: Annotated[list[str] | None, typer.Option("--pipeline", help="Register a pipeline spec: NAME=SPEC.json (repeatable).")] = None,
     backend: Annotated[str | None, typer.Option(help="Backend of jobs submitted with a bare schema (default: none, rules).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Jobs running at once.")] = 2,
+    executor: Annotated[str, typer.Option(help="Where a job's documents are processed (as evidex extract --executor): local, process, ray.")] = "local",
+    cache: Annotated[Path | None, typer.Option("--cache", metavar="DIR", envvar="EVIDEX_CACHE_DIR", help="Reuse parses and deterministic model calls from this directory (as evidex extract --cache).")] = None,
     token_file: Annotated[Path | None, typer.Option(help="Read the API token from this file (default: DATA_DIR/token).")] = None,
     no_auth: Annotated[bool, typer.Option("--no-auth", help="Turn bearer-token auth off (loopback experiments only).")] = False,
     cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="Allow this browser origin (CORS is off by default).")] = None,
@@ -60,7 +62,8 @@ def serve_command(
                          hint="pip install 'evidex[serve,formats]'") from None
     specs = _specs(pipeline or [])
     cfg = ServeConfig(data_dir=data_dir, root=root, token_file=token_file, auth=not no_auth,
-                      specs=specs, default_backend=backend, workers=workers,  # type: ignore[arg-type]
+                      specs=specs, default_backend=backend, workers=workers, executor=executor,  # type: ignore[arg-type]
+                      cache_dir=cache,
                       max_body_bytes=int(max_body_mb * 1024 * 1024), rate_per_s=rate, burst=max(1, int(rate * 3)),
                       max_active_jobs=max_active_jobs, request_timeout_s=timeout,
                       cors_origins=tuple(cors_origin or ()), review_threshold=review_threshold)

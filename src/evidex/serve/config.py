@@ -26,6 +26,9 @@ class ServeConfig:
     specs: dict[str, PipelineSpec] = field(default_factory=dict)  # registered pipelines by name
     default_backend: str | None = None  # the backend of jobs submitted with a bare schema (None: rules only)
     workers: int = 2  # jobs running at once (threads; one pipeline per spec, shared)
+    executor: str = "local"  # where a job's documents are processed: a registered executor (as extract --executor)
+    executor_options: dict[str, object] = field(default_factory=dict)
+    cache_dir: Path | None = None  # reuse parses and deterministic model calls (as extract --cache)
     max_body_bytes: int = 64 * 1024 * 1024  # per request (413)
     max_json_bytes: int = 1024 * 1024  # per JSON request body (413)
     max_files: int = 100  # per job

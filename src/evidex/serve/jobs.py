@@ -3,7 +3,7 @@
 One :class:`~evidex.pipeline.Pipeline` per spec (by spec hash) is built on first use and reused by every job with
 that spec; a pipeline runs one job at a time (backends such as the embedded model are not thread-safe), jobs of
 different specs run side by side on ``workers`` threads. A job runs :func:`evidex.pipeline.run_batch` — the loop
-the CLI uses — writing ``results.jsonl`` (the CLI's record format) and one review payload per document.
+the CLI uses, with the same executors and cache — writing ``results.jsonl`` (the CLI's record format) and one review payload per document.
 Cancel stops a job before its next document.
 """
 
@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evidex import registry
 from evidex.errors import EvidexError
 from evidex.model import Document, Result
 from evidex.output.gold import now_iso
 from evidex.output.review import doc_payload
 from evidex.output.writers import JsonlWriter
-from evidex.pipeline import Pipeline, PipelineSpec, run_batch
+from evidex.pipeline import Cache, Pipeline, PipelineSpec, run_batch
 from evidex.serve.config import ServeConfig
 
 log = logging.getLogger("evidex.serve")
@@ -84,6 +85,9 @@ class JobManager:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._pipes: dict[str, tuple[Pipeline, threading.Lock]] = {}
         self._lock = threading.Lock()
+        self._cache = Cache(config.cache_dir) if config.cache_dir is not None else None
+        self._executor = (None if config.executor == "local"
+                          else registry.executors.create(config.executor, dict(config.executor_options)))
 
     # ------------------------------------------------------------------ jobs
     def new_dir(self) -> tuple[str, Path]:
@@ -131,7 +135,7 @@ class JobManager:
             hit = self._pipes.get(key)
         if hit is not None:
             return hit
-        pipe = Pipeline.from_spec(spec)  # outside the lock: loading a model can take a while
+        pipe = Pipeline.from_spec(spec, cache=self._cache)  # outside the lock: loading a model can take a while
         with self._lock:
             if key in self._pipes:
                 pipe.close()
@@ -150,7 +154,7 @@ class JobManager:
                 if job.cancel.is_set():
                     raise Cancelled
                 run_batch(pipe, job.paths, writers=[JsonlWriter(job.dir / "results.jsonl")],
-                          on_result=lambda _p, doc, res: self._one(job, doc, res))
+                          on_result=lambda _p, doc, res: self._one(job, doc, res), executor=self._executor)
             status, err = "done", None
         except Cancelled:
             status, err = "cancelled", None
