@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from evidex import registry
+from evidex.errors import ConfigError
 from evidex.executors import create_executor
 from evidex.model import Schema
 from evidex.output.jsonl import record_to_dict
@@ -226,3 +227,17 @@ def test_ctrl_c_with_a_process_pool_then_resume_gives_one_record_per_input(tmp_p
     assert r.returncode == 0, r.stderr
     sources = [json.loads(x)["source"] for x in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(sources) == sorted(str(p) for p in d.iterdir())  # every input exactly once
+
+
+def test_a_pipeline_that_cannot_be_built_in_the_workers_is_an_error_not_crashed_documents(tmp_path: Path) -> None:
+    class LocalOnly(CountingBackend):  # defined in a function: not importable by a worker process
+        name = "local-only-plugin"
+
+    registry.backends.register("local-only-plugin", LocalOnly)
+    try:
+        with Pipeline.create(SCHEMA, "local-only-plugin", {"log": str(tmp_path / "log")}) as pipe, \
+                pytest.raises(ConfigError, match="local-only-plugin") as e:
+            records(pipe, mixed_batch(tmp_path / "in", n_text=2), "process", workers=2)
+        assert "not found" in str(e.value)  # the worker's own error, not crashed documents
+    finally:
+        registry.backends.unregister("local-only-plugin")

@@ -3,6 +3,7 @@ then the per-document function over a chunk of paths; results travel back as one
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import io
 import math
@@ -74,8 +75,11 @@ def pipeline_for(job: Job) -> Pipeline:
 
 
 def init_worker(job: Job) -> None:
-    """A pool initializer: load the pipeline (and its model) before the first document arrives."""
-    pipeline_for(job)
+    """A pool initializer: load the pipeline (and its model) before the first document arrives. A failure is
+    not raised here (a pool would take it for a dead worker) but by the first chunk, so it reaches the parent
+    as the error it is (a ConfigError, a missing plugin)."""
+    with contextlib.suppress(Exception):
+        pipeline_for(job)
 
 
 def run_chunk(job: Job, paths: Sequence[str]) -> bytes:
