@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -313,3 +314,43 @@ def test_process_executor_and_cache(tmp_path: Path) -> None:
     assert values[0] == values[1] and values[0][0]["invoice_number"] == "INV-2041"
     assert values[0][1]["total"] == {"amount": "12.50", "currency": "EUR"}
     assert any((tmp_path / "cache").rglob("*"))
+
+
+def test_service_gold_trains_a_student(srv: Any, tmp_path: Path) -> None:
+    """Corrections made through the API → gold JSONL → `evidex train` learns from every corrected value."""
+    pytest.importorskip("sklearn")
+    from typer.testing import CliRunner
+
+    from evidex.cli.main import app
+
+    s, _ = srv
+    files = []
+    for i in range(6):
+        lines = [(f"Vendor{i} Corporation", 72, 720), (f"Invoice number: INV-{100 + i}", 72, 700),
+                 (f"Invoice date: 2024-03-1{i}", 72, 680), (f"Total due: {i + 1},250.00 EUR", 320, 600)]
+        files.append(("files", (f"inv{i}.pdf", invoice_pdf(lines))))
+    with s.client() as c:
+        jid = c.post("/v1/jobs/upload", files=files, data={"schema": json.dumps(INVOICE_SCHEMA)}).json()["id"]
+        assert wait_done(c, jid)["status"] == "done"
+        review = c.get(f"/v1/jobs/{jid}/review").json()
+        n = 0
+        for d in review["docs"]:
+            rec = d["record"]
+            for x in rec["extractions"]:
+                if x["path"] == "vendor":  # fixed by selecting the text (here: its offsets)
+                    a = d["text"].index("Corporation")
+                    body = {"action": "edit", "value": "Corporation", "start": a, "end": a + len("Corporation")}
+                else:
+                    body = {"action": "accept"}
+                r = c.post(f"/v1/jobs/{jid}/corrections", json={"doc_id": rec["doc_id"], "path": x["path"], **body})
+                assert r.status_code == 201, r.text
+                n += 1
+        gold = tmp_path / "gold.jsonl"
+        gold.write_bytes(c.get(f"/v1/jobs/{jid}/gold").content)
+    assert n == 24 and len(gold.read_text().splitlines()) == 6
+    r = CliRunner().invoke(app, ["train", str(gold), "-o", str(tmp_path / "model"), "--kind", "logistic"])
+    assert r.exit_code == 0, r.output
+    m = re.search(r"gold values: (\d+); matched by a candidate: (\d+)", " ".join(r.output.split()))
+    assert m is not None, r.output
+    assert int(m.group(1)) == n and int(m.group(2)) >= n - 6  # every accepted value is a candidate the student saw
+    assert (tmp_path / "model" / "card.json").is_file()

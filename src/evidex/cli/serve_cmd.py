@@ -42,6 +42,7 @@ def serve_command(
     max_body_mb: Annotated[float, typer.Option(help="Largest request body (MB; 413 beyond).")] = 64.0,
     rate: Annotated[float, typer.Option(help="Requests per second per client (429 beyond).")] = 20.0,
     max_active_jobs: Annotated[int, typer.Option(help="Queued + running jobs per client (429 beyond).")] = 8,
+    max_inflight: Annotated[int, typer.Option(help="Requests in progress per client (429 beyond).")] = 16,
     timeout: Annotated[float, typer.Option(help="Seconds until a response must start (504).")] = 30.0,
     review_threshold: Annotated[float | None, typer.Option(help="Mark values under this confidence on the review page.")] = None,
 ) -> None:
@@ -65,7 +66,7 @@ def serve_command(
                       specs=specs, default_backend=backend, workers=workers, executor=executor,  # type: ignore[arg-type]
                       cache_dir=cache,
                       max_body_bytes=int(max_body_mb * 1024 * 1024), rate_per_s=rate, burst=max(1, int(rate * 3)),
-                      max_active_jobs=max_active_jobs, request_timeout_s=timeout,
+                      max_active_jobs=max_active_jobs, max_inflight=max_inflight, request_timeout_s=timeout,
                       cors_origins=tuple(cors_origin or ()), review_threshold=review_threshold)
     token, generated = cfg.resolve_token() if cfg.auth else (None, False)
     if token is not None:

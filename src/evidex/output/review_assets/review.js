@@ -150,7 +150,8 @@
     var left = el('section', 'values'), right = el('section', 'source');
     app.appendChild(left); app.appendChild(right);
     var rec = doc.record;
-    var h = el('h2', null, (rec.document && rec.document.name) || rec.source || rec.doc_id);
+    var h = el('h2', null, baseName(doc));
+    h.title = rec.source || '';
     left.appendChild(h);
     left.appendChild(el('div', 'meta', [doc.kind, rec.document ? rec.document.media_type : '',
       doc.pages.length ? doc.pages.length + ' page(s)' : ''].filter(Boolean).join(' · ')));
@@ -163,6 +164,11 @@
     left.appendChild(fieldsTable(doc));
     if (doc.pages.some(function (p) { return p.image; })) { right.appendChild(pagesView(doc)); }
     if (doc.text !== null) { right.appendChild(textView(doc)); }
+  }
+
+  function baseName(doc) {
+    var r = doc.record, n = (r.document && r.document.name) || r.source || r.doc_id || '';
+    return String(n).split(/[\\/]/).pop();
   }
 
   function where(ev) {
@@ -475,7 +481,7 @@
     top.appendChild(el('h1', null, S.title));
     var sel = el('select'); sel.id = 'docsel'; sel.title = 'document ([ and ])';
     S.docs.forEach(function (d, i) {
-      var o = el('option', null, (i + 1) + '. ' + ((d.record.document && d.record.document.name) || d.record.source));
+      var o = el('option', null, (i + 1) + '. ' + baseName(d));
       o.value = String(i); sel.appendChild(o);
     });
     top.appendChild(sel);
