@@ -270,3 +270,26 @@ def test_standalone_review_page(browser: Any, tmp_path: Path) -> None:
     assert page.evaluate("() => window.__pwned") is None
     assert "window.__pwned=2" in page.locator(".doctext").inner_text()
     page.close()
+
+
+def test_sheet_evidence_cells(server: Any, browser: Any) -> None:
+    s, root = server
+    (root / "sheet.csv").write_text("Item,Amount\nWidget,12.50\nInvoice number,INV-9\nTotal due,99.00 EUR\n",
+                                    encoding="utf-8")
+    jid = _job(s, ["sheet.csv"])
+    with s.client() as c:
+        rec = c.get(f"/v1/jobs/{jid}/results").json()["records"][0]
+    want = {p["sheet_cell"].rsplit("!", 1)[1] for x in rec["extractions"] for ev in x["evidence"]
+            for p in ev.get("prov", ()) if "sheet_cell" in p}
+    assert want  # the evidence of the CSV's values sits in cells
+    page = _open(browser, s, jid)
+    got = set()
+    cells = page.locator("table.sheet td.ev")
+    for i in range(cells.count()):
+        td = cells.nth(i)
+        got.add(td.get_attribute("title").rsplit("!", 1)[1])
+    assert got == want
+    page.locator("table.sheet td.cell", has_text="Widget").click()  # a click proposes the cell's text
+    assert page.locator("#prop-value").input_value() == "Widget"
+    assert not page._evx_errors
+    page.close()

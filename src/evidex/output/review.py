@@ -82,12 +82,23 @@ def _words(doc: Document) -> list[list[Any]]:
     return out
 
 
+def _cells(doc: Document) -> list[list[Any]]:
+    """``[sheet!cell, start, end]`` per anchor with a sheet cell (the page draws the sheet's grid from them)."""
+    out: list[list[Any]] = []
+    for a in doc.anchors:
+        if a.prov.sheet_cell:
+            out.append([a.prov.sheet_cell, a.span.start, a.span.end])
+            if len(out) >= MAX_WORDS:
+                break
+    return out
+
+
 def doc_payload(key: str, doc: Document | None, result: Result, *, page_url: str | None = None) -> dict[str, Any]:
     """What the page needs for one document (JSON-safe). ``page_url`` is a format string with ``{n}`` for the
     page number (an image path or an API route); pages of PDFs and scans get ``image`` set from it."""
     kind = doc_kind(doc)
     out: dict[str, Any] = {"key": key, "kind": kind, "record": record_to_dict(doc, result), "text": None,
-                           "layers": [], "pages": [], "words": []}
+                           "layers": [], "pages": [], "words": [], "cells": []}
     if doc is None:
         return out
     out["text"] = doc.text
@@ -99,6 +110,8 @@ def doc_payload(key: str, doc: Document | None, result: Result, *, page_url: str
                     for p in doc.pages]
     if rendered:
         out["words"] = _words(doc)
+    if kind == "sheet":
+        out["cells"] = _cells(doc)
     return out
 
 

@@ -163,6 +163,7 @@
     }
     left.appendChild(fieldsTable(doc));
     if (doc.pages.some(function (p) { return p.image; })) { right.appendChild(pagesView(doc)); }
+    if (doc.cells && doc.cells.length) { right.appendChild(sheetView(doc)); }
     if (doc.text !== null) { right.appendChild(textView(doc)); }
   }
 
@@ -292,6 +293,61 @@
     return wrap;
   }
 
+  function colIndex(letters) {
+    var n = 0;
+    for (var i = 0; i < letters.length; i++) { n = n * 26 + (letters.charCodeAt(i) - 64); }
+    return n;
+  }
+  function colName(n) { var s = ''; while (n > 0) { var m = (n - 1) % 26; s = String.fromCharCode(65 + m) + s; n = (n - m - 1) / 26; } return s; }
+
+  function sheetView(doc) {  // the sheets as grids, evidence cells highlighted; a click proposes a cell's text
+    var MAXR = 500, MAXC = 60, sheets = {}, order = [], evRows = {};
+    (doc.record.extractions || []).forEach(function (x, i) {
+      (x.evidence || []).forEach(function (ev) {
+        (ev.prov || []).forEach(function (p) { if (p.sheet_cell) { (evRows[p.sheet_cell] = evRows[p.sheet_cell] || []).push(i); } });
+      });
+    });
+    doc.cells.forEach(function (c) {
+      var k = c[0].lastIndexOf('!'), name = c[0].slice(0, k), m = /^([A-Z]+)(\d+)$/.exec(c[0].slice(k + 1));
+      if (!m) { return; }
+      if (!sheets[name]) { sheets[name] = {}; order.push(name); }
+      sheets[name][m[2] + ':' + colIndex(m[1])] = c;
+    });
+    var wrap = el('div', 'sheets');
+    order.forEach(function (name) {
+      var cells = sheets[name], maxr = 0, maxc = 0;
+      Object.keys(cells).forEach(function (k) { var p = k.split(':'); maxr = Math.max(maxr, +p[0]); maxc = Math.max(maxc, +p[1]); });
+      wrap.appendChild(el('div', 'meta', 'Sheet ' + name + (maxr > MAXR || maxc > MAXC ? ' (first ' + MAXR + ' rows, ' + MAXC + ' columns)' : '')));
+      var t = el('table', 'sheet'), hr = el('tr');
+      hr.appendChild(el('th'));
+      for (var c = 1; c <= Math.min(maxc, MAXC); c++) { hr.appendChild(el('th', null, colName(c))); }
+      t.appendChild(hr);
+      for (var r = 1; r <= Math.min(maxr, MAXR); r++) {
+        var tr = el('tr');
+        tr.appendChild(el('th', null, String(r)));
+        for (c = 1; c <= Math.min(maxc, MAXC); c++) {
+          var cell = cells[r + ':' + c], td = el('td', 'cell');
+          if (cell) {
+            td.textContent = shown(cpSlice(doc, cell[1], cell[2]));
+            td.setAttribute('data-s', String(cell[1])); td.setAttribute('data-e', String(cell[2]));
+            td.title = cell[0];
+            var rows = evRows[cell[0]];
+            if (rows) {
+              td.classList.add('ev'); td.setAttribute('data-rows', rows.join(' '));
+              if (rows.some(function (i) { return uncertain(doc, doc.record.extractions[i]); })) { td.classList.add('uncertain'); }
+              if (rows.indexOf(S.row) >= 0) { td.classList.add('selected'); }
+            }
+            if (S.proposal && S.proposal.start === cell[1] && S.proposal.end === cell[2]) { td.classList.add('pick'); }
+          }
+          tr.appendChild(td);
+        }
+        t.appendChild(tr);
+      }
+      wrap.appendChild(t);
+    });
+    return wrap;
+  }
+
   function textView(doc) {
     var text = cps(doc), n = text.length;
     var marks = [];  // [start, end, kind, data]
@@ -352,7 +408,7 @@
     render();
     var tr = document.getElementById('row-' + doc.key + '-' + i);
     if (tr && scroll !== false) { tr.scrollIntoView({ block: 'nearest' }); }
-    var targets = document.querySelectorAll('.box[data-row="' + i + '"], .seg[data-rows~="' + i + '"]');
+    var targets = document.querySelectorAll('.box[data-row="' + i + '"], .seg[data-rows~="' + i + '"], td.cell[data-rows~="' + i + '"]');
     if (targets.length) { targets[0].scrollIntoView({ block: 'center' }); }
     for (var k = 0; k < targets.length; k++) { flash(targets[k]); }
   }
@@ -519,6 +575,13 @@
       if (link) { ev.preventDefault(); selectRow(+link.closest('tr').getAttribute('data-row')); return; }
       var page = t.closest('.page');
       if (page) { onPageClick(ev, page); return; }
+      var cell = t.closest('td.cell[data-s]');
+      if (cell) {
+        if (cell.hasAttribute('data-rows')) { S.row = +cell.getAttribute('data-rows').split(' ')[0]; }
+        var cs = +cell.getAttribute('data-s'), ce = +cell.getAttribute('data-e');
+        propose({ start: cs, end: ce, value: cpSlice(S.docs[S.cur], cs, ce).trim() });
+        return;
+      }
       var tr = t.closest('tr.row');
       if (tr) { selectRow(+tr.getAttribute('data-row'), false); return; }
       var seg = t.closest('.seg[data-rows]');
