@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from conftest import DEJAVU_FONT, needs_ocr
 from servekit import INVOICE_SCHEMA, TOKEN, Server, invoice_pdf, running, wait_done
 
 pytest.importorskip("fastapi")
@@ -77,13 +78,13 @@ def _open(browser: Any, s: Server, jid: str) -> Any:
     return page
 
 
-def _expected_boxes(pdf: Path) -> dict[str, list[list[float]]]:
+def _expected_boxes(src: Path) -> dict[str, list[list[float]]]:
     """Per field: the top-left boxes doc.locate gives for its evidence spans (from a fresh parse)."""
     from evidex.model import Span
     from evidex.parse import parse_file
     from evidex.pipeline import Pipeline
 
-    doc = parse_file(pdf)
+    doc = parse_file(src)
     with Pipeline.create(INVOICE_SCHEMA, backend=None) as pipe:
         res = pipe.extract_document(doc)
     h = doc.pages[0].height
@@ -96,20 +97,12 @@ def _expected_boxes(pdf: Path) -> dict[str, list[list[float]]]:
     return out
 
 
-def test_pdf_boxes_sit_on_the_located_words(server: Any, browser: Any, tmp_path: Path) -> None:
+def _drawn_boxes(page: Any, width: float, height: float, ink: bool = True) -> dict[str, list[list[float]]]:
+    """Per field: the drawn evidence boxes in page units (from their position on the rendered page); with
+    ``ink``, each box must cover dark pixels of the page image (a word, not blank paper)."""
     from PIL import Image
 
-    s, root = server
-    jid = _job(s, ["invoice.pdf"])
-    page = _open(browser, s, jid)
-    page.wait_for_function("() => { const i = document.querySelector('.page img'); return i && i.naturalWidth > 0; }",
-                           timeout=15000)
-    img = page.locator(".page img")
-    nat = img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
-    assert abs(nat[0] / nat[1] - 612 / 792) < 0.01  # the rendered PDF page, not a placeholder
     pg = page.locator(".page").bounding_box()
-    expected = _expected_boxes(root / "invoice.pdf")
-    assert {"invoice_number", "total", "date"} <= set(expected)
     rows = page.locator("tr.row")
     paths = [rows.nth(i).get_attribute("data-path") for i in range(rows.count())]
     drawn: dict[str, list[list[float]]] = {}
@@ -118,21 +111,39 @@ def test_pdf_boxes_sit_on_the_located_words(server: Any, browser: Any, tmp_path:
         b = boxes.nth(i)
         bb = b.bounding_box()
         path = paths[int(b.get_attribute("data-row"))]
-        drawn.setdefault(path, []).append([(bb["x"] - pg["x"]) / pg["width"] * 612, (bb["y"] - pg["y"]) / pg["height"] * 792,
-                                           (bb["x"] + bb["width"] - pg["x"]) / pg["width"] * 612,
-                                           (bb["y"] + bb["height"] - pg["y"]) / pg["height"] * 792])
-        # ink of the word under the box: dark pixels inside it (the box itself is a translucent blue)
-        shot = b.screenshot()
-        im = Image.open(io.BytesIO(shot)).convert("RGB")
-        w, h = im.size
-        dark = sum(1 for x in range(3, w - 3) for y in range(3, h - 3) if max(im.getpixel((x, y))) < 110)
-        assert dark > 15, f"no ink under the {path} box"
+        drawn.setdefault(path, []).append([(bb["x"] - pg["x"]) / pg["width"] * width,
+                                           (bb["y"] - pg["y"]) / pg["height"] * height,
+                                           (bb["x"] + bb["width"] - pg["x"]) / pg["width"] * width,
+                                           (bb["y"] + bb["height"] - pg["y"]) / pg["height"] * height])
+        if ink:  # the box itself is a translucent blue/orange: near-black pixels are the word's ink
+            im = Image.open(io.BytesIO(b.screenshot())).convert("RGB")
+            w, h = im.size
+            dark = sum(1 for x in range(3, w - 3) for y in range(3, h - 3) if max(im.getpixel((x, y))) < 110)
+            assert dark > 15, f"no ink under the {path} box"
+    return drawn
+
+
+def _same_boxes(drawn: dict[str, list[list[float]]], expected: dict[str, list[list[float]]], tol: float) -> None:
     assert set(drawn) == set(expected)
     for path, exp in expected.items():
         got = sorted(drawn[path])
         assert len(got) == len(exp)
         for g, e in zip(got, sorted(exp), strict=True):
-            assert all(abs(a - b) < 1.0 for a, b in zip(g, e, strict=True)), (path, g, e)
+            assert all(abs(a - b) < tol for a, b in zip(g, e, strict=True)), (path, g, e)
+
+
+def test_pdf_boxes_sit_on_the_located_words(server: Any, browser: Any, tmp_path: Path) -> None:
+    s, root = server
+    jid = _job(s, ["invoice.pdf"])
+    page = _open(browser, s, jid)
+    page.wait_for_function("() => { const i = document.querySelector('.page img'); return i && i.naturalWidth > 0; }",
+                           timeout=15000)
+    img = page.locator(".page img")
+    nat = img.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+    assert abs(nat[0] / nat[1] - 612 / 792) < 0.01  # the rendered PDF page, not a placeholder
+    expected = _expected_boxes(root / "invoice.pdf")
+    assert {"invoice_number", "total", "date"} <= set(expected)
+    _same_boxes(_drawn_boxes(page, 612, 792), expected, 1.0)
     out = os.environ.get("EVIDEX_REVIEW_SCREENSHOT")
     page.screenshot(path=out or str(tmp_path / "review.png"))
     assert not page._evx_errors
@@ -291,5 +302,28 @@ def test_sheet_evidence_cells(server: Any, browser: Any) -> None:
     assert got == want
     page.locator("table.sheet td.cell", has_text="Widget").click()  # a click proposes the cell's text
     assert page.locator("#prop-value").input_value() == "Widget"
+    assert not page._evx_errors
+    page.close()
+
+
+@needs_ocr
+def test_scan_boxes_sit_on_the_ocr_words(server: Any, browser: Any) -> None:
+    """A scanned page (PNG, OCR): the image itself is shown, boxes in pixels where doc.locate puts them."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    s, root = server
+    im = Image.new("RGB", (1100, 400), "white")
+    d = ImageDraw.Draw(im)
+    font = ImageFont.truetype(str(DEJAVU_FONT), 40)
+    for text, y in (("Invoice number INV-4711", 60), ("Total due: 250.00 EUR", 200)):
+        d.text((60, y), text, font=font, fill="black")
+    im.save(root / "scan.png")
+    jid = _job(s, ["scan.png"])
+    page = _open(browser, s, jid)
+    page.wait_for_function("() => { const i = document.querySelector('.page img'); return i && i.naturalWidth > 0; }")
+    assert page.locator(".page img").evaluate("i => [i.naturalWidth, i.naturalHeight]") == [1100, 400]
+    expected = _expected_boxes(root / "scan.png")
+    assert expected
+    _same_boxes(_drawn_boxes(page, 1100, 400), expected, 2.0)
     assert not page._evx_errors
     page.close()

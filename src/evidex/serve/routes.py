@@ -255,7 +255,10 @@ def _page_png(config: ServeConfig, src: dict[str, Any], n: int) -> bytes:
         return cache.read_bytes()
     if file_sha256(src["path"]) != src["sha256"]:
         raise HTTPException(409, "the source file changed since the job ran")
-    png = render_page_png(src["path"], n, media_type=src["media_type"])
+    try:
+        png = render_page_png(src["path"], n, media_type=src["media_type"])
+    except (OSError, ValueError, IndexError, EOFError, RuntimeError):  # unreadable now: say so, without a stack trace
+        raise HTTPException(422, "this page cannot be rendered") from None
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(f".{uuid.uuid4().hex}.tmp")
     tmp.write_bytes(png)
