@@ -49,6 +49,7 @@ def distill_command(
     teacher_option: Annotated[list[str] | None, typer.Option("--teacher-option", metavar="KEY=VALUE", help="Any option of the teacher's backend (repeatable).")] = None,
     teacher_mode: Annotated[str, typer.Option(help="The teacher's plan (generate: the model writes every field; choice: it picks among candidates).")] = "generate",
     teacher_spec: Annotated[Path | None, typer.Option("--teacher-spec", help="A saved pipeline spec for the teacher (extract --save-spec).")] = None,
+    selector: Annotated[str, typer.Option(help="What text the teacher reads: relevant, structured (with --budget).")] = "relevant",
     budget: Annotated[int | None, typer.Option(min=1, metavar="TOKENS", help="Teacher in generate mode: read at most this many tokens of the most relevant text per document.")] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0.001, metavar="SECONDS", help="Longest wall time of one teacher request.")] = None,
     deadline: Annotated[float, typer.Option("--deadline", min=0, metavar="SECONDS", help="Wall-time budget per document for the teacher (0 = none).")] = 600.0,
@@ -88,7 +89,7 @@ def distill_command(
         sch = load_schema(schema)
         spec = build_spec(sch, backend=teacher_backend, backend_extra=teacher_option or [],
                           flags={"model": teacher_model, "base_url": teacher_base_url, "timeout": timeout},
-                          engine={"mode": teacher_mode, "budget_tokens": budget, "deadline_s": deadline or None})
+                          engine={"mode": teacher_mode, "selector": selector, "budget_tokens": budget, "deadline_s": deadline or None})
     t0 = time.monotonic()
     with Progress(TextColumn("[bold]distill[/] {task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:
