@@ -9,7 +9,9 @@ Layout of ``MODEL_DIR``::
     calibration.json  the isotonic map raw score → probability that the value is correct (x/y knots)
 
 :func:`load_student` reads it; :meth:`StudentModel.probabilities` turns sparse feature rows into calibrated
-probabilities.
+probabilities. A LightGBM student is scored by LightGBM when it is installed (``evidex[learn]``), otherwise by
+:class:`TreeEnsemble`, a pure-Python reader of the same text model (same trees, same decisions: the packaged
+default student needs no optional dependency).
 """
 
 from __future__ import annotations
@@ -58,6 +60,90 @@ class Calibration:
         return Calibration(tuple(float(v) for v in d.get("x", ())), tuple(float(v) for v in d.get("y", ())))
 
 
+_ZERO = 1e-35  # LightGBM's kZeroThreshold: |v| below it is "zero" for a Zero-missing-type split
+
+
+@dataclass(frozen=True)
+class _Tree:
+    feature: tuple[int, ...]
+    threshold: tuple[float, ...]
+    decision: tuple[int, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    leaf: tuple[float, ...]
+
+    def value(self, row: Mapping[int, float]) -> float:
+        if not self.feature:
+            return self.leaf[0]
+        node = 0
+        while node >= 0:
+            v = row.get(self.feature[node], 0.0)
+            dt = self.decision[node]
+            if (dt >> 2) & 3 == 1 and -_ZERO < v < _ZERO:  # missing type Zero: the default direction
+                node = self.left[node] if dt & 2 else self.right[node]
+            else:
+                node = self.left[node] if v <= self.threshold[node] else self.right[node]
+        return self.leaf[~node]
+
+
+def _ints(block: Mapping[str, str], key: str) -> tuple[int, ...]:
+    return tuple(int(v) for v in block.get(key, "").split())
+
+
+def _floats(block: Mapping[str, str], key: str) -> tuple[float, ...]:
+    return tuple(float(v) for v in block.get(key, "").split())
+
+
+@dataclass(frozen=True)
+class TreeEnsemble:
+    """A LightGBM binary model read from its text format and evaluated in Python (numerical splits only)."""
+
+    trees: tuple[_Tree, ...]
+    sigmoid: float = 1.0
+
+    @staticmethod
+    def from_text(text: str) -> TreeEnsemble:
+        sigmoid = 1.0
+        trees: list[_Tree] = []
+        block: dict[str, str] = {}
+
+        def flush() -> None:
+            if not block:
+                return
+            if int(block.get("num_cat", "0")):
+                raise ConfigError("categorical splits are not supported by the pure-Python tree reader",
+                                  hint="pip install 'evidex[learn]' (LightGBM)")
+            trees.append(_Tree(_ints(block, "split_feature"), _floats(block, "threshold"),
+                               _ints(block, "decision_type"), _ints(block, "left_child"), _ints(block, "right_child"),
+                               _floats(block, "leaf_value")))
+            block.clear()
+
+        in_tree = False
+        for line in text.splitlines():
+            if line.startswith("objective="):
+                for part in line.split()[1:]:
+                    if part.startswith("sigmoid:"):
+                        sigmoid = float(part.split(":", 1)[1])
+            elif line.startswith("Tree="):
+                flush()
+                in_tree = True
+            elif line.startswith("end of trees"):
+                break
+            elif in_tree and "=" in line:
+                k, v = line.split("=", 1)
+                block[k] = v
+        flush()
+        return TreeEnsemble(tuple(trees), sigmoid)
+
+    def predict(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        out = []
+        for r in rows:
+            row = dict(r)
+            z = sum(t.value(row) for t in self.trees) * self.sigmoid
+            out.append(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
+        return out
+
+
 def dense(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
     """Sparse rows → a float64 numpy matrix of ``N_FEATURES`` columns."""
     import numpy as np
@@ -94,6 +180,7 @@ class StudentModel:
     kind: str
     _booster: Any = None
     _weights: tuple[float, list[float]] | None = None
+    _trees: TreeEnsemble | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -112,6 +199,9 @@ class StudentModel:
         if not rows:
             return []
         if self.kind == "lightgbm":
+            if self._booster is None:
+                assert self._trees is not None
+                return self._trees.predict(rows)
             out = self._booster.predict(dense(rows), num_threads=1)
             return [float(v) for v in out]
         assert self._weights is not None
@@ -127,8 +217,11 @@ class StudentModel:
         return [(s, self.calibration(s)) for s in self.raw_scores(rows)]
 
 
-def load_student(path: str | Path) -> StudentModel:
-    """Load a student directory written by :func:`evidex.distill.train` (no pickle: JSON and LightGBM text)."""
+def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel:
+    """Load a student directory written by :func:`evidex.distill.train` (no pickle: JSON and LightGBM text).
+
+    A LightGBM model is evaluated by LightGBM when it is installed and ``pure_python`` is false, else by
+    :class:`TreeEnsemble`."""
     p = Path(path)
     card_path = p / CARD
     if not card_path.is_file():
@@ -142,11 +235,15 @@ def load_student(path: str | Path) -> StudentModel:
     kind = str(card.get("kind", "lightgbm"))
     m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()})
     if kind == "lightgbm":
+        text = (p / LGB_MODEL).read_text(encoding="utf-8")
         try:
+            if pure_python:
+                raise ImportError("pure_python")
             import lightgbm
-        except ImportError as e:
-            raise ConfigError("this student needs LightGBM", hint="pip install 'evidex[learn]'") from e
-        m._booster = lightgbm.Booster(model_str=(p / LGB_MODEL).read_text(encoding="utf-8"))
+        except ImportError:
+            m._trees = TreeEnsemble.from_text(text)
+        else:
+            m._booster = lightgbm.Booster(model_str=text)
     elif kind == "logistic":
         w = json.loads((p / LOGISTIC).read_text(encoding="utf-8"))
         weights = [float(v) for v in w["weights"]]
@@ -158,5 +255,5 @@ def load_student(path: str | Path) -> StudentModel:
     return m
 
 
-__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "Calibration", "StudentModel", "dense", "load_student",
-           "sparse"]
+__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "Calibration", "StudentModel", "TreeEnsemble", "dense",
+           "load_student", "sparse"]

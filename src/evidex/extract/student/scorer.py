@@ -1,6 +1,8 @@
 """The registered scorer ``student``: ranks each field's candidates by a trained model's calibrated probability.
 
-``--scorer student --stage-option scorer.model=MODEL_DIR`` (or ``--student MODEL_DIR``). Per field, the
+``--scorer student --stage-option scorer.model=MODEL_DIR`` (or ``--student MODEL_DIR``); ``model="default"`` (or
+empty) is the generic student packaged with evidex (``evidex/extract/student/default``: trained by
+``bench/train_default_student.py`` on several datasets' schemas, so it scores fields it never saw). Per field, the
 candidates the prior finds type-compatible are scored; the best is chosen unless its calibrated probability
 is under the threshold learned on held-out data (then the field is left empty); list fields also take every
 other candidate above the threshold. The choice's score *is* the calibrated probability that the value is
@@ -9,6 +11,7 @@ correct. Needs no backend: it runs in ``rules`` mode and in ``choice`` mode.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -23,10 +26,24 @@ from evidex.model import Document, Field
 from evidex.registry import Options
 
 OPTIONS_SHOWN = 8  # ranked options kept on a Choice (diagnostics)
+DEFAULT_MODEL = Path(__file__).parent / "default"  # the packaged generic student
+DEFAULT_NAME = "default"
 
 
 class StudentOptions(Options):
-    model: str = ""  # the model directory written by `evidex train`
+    model: str = ""  # the model directory written by `evidex train`; "" or "default": the packaged student
+
+
+def model_dir(model: str) -> Path:
+    """The directory of ``model``: ``""``/``"default"`` name the packaged generic student, anything else a path."""
+    return DEFAULT_MODEL if model in ("", DEFAULT_NAME) else Path(model)
+
+
+@functools.lru_cache(maxsize=1)
+def default_student() -> StudentModel:
+    """The packaged student, loaded once per process and scored by the pure-Python tree reader: the default
+    engine imports no LightGBM (seconds of import time, an optional dependency) and gives the same scores."""
+    return load_student(DEFAULT_MODEL, pure_python=True)
 
 
 def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
@@ -73,18 +90,16 @@ class StudentScorer:
 
     def __init__(self, options: StudentOptions | None = None) -> None:
         self.o = options or StudentOptions()
-        if not self.o.model:
-            raise ConfigError("the student scorer needs a model directory",
-                              hint="pass --student MODEL_DIR (or --stage-option scorer.model=MODEL_DIR); "
-                                   "train one with `evidex train`")
-        if not Path(self.o.model).is_dir():
+        path = model_dir(self.o.model)
+        if not path.is_dir():
             raise ConfigError(f"student model directory {self.o.model!r} not found",
-                              hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
-        self.model = load_student(self.o.model)
+                              hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR` (or use "
+                                   "model=default, the packaged student)")
+        self.model = default_student() if path == DEFAULT_MODEL else load_student(path)
         self._infos: dict[str, FieldInfo] = {}
 
     def choose(self, ctx: DocContext, fields: Sequence[Field], candidates: Sequence[Candidate]) -> list[Choice]:
         return score_fields(self.model, ctx.doc, fields, candidates, self._infos)
 
 
-__all__ = ["StudentOptions", "StudentScorer", "score_fields"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_NAME", "StudentOptions", "StudentScorer", "default_student", "model_dir", "score_fields"]

@@ -1,0 +1,170 @@
+"""Train one schema-conditioned student on several gold sets at once (each with its own schema).
+
+:func:`collect` labels one gold set's candidates (its schema's fields only: a receipt is never asked for an
+NDA's ``party``); :func:`train_parts` fits a single model on the union of several collected parts. Document
+ids are prefixed with the part's name (two datasets may share ids). As in :func:`evidex.distill.train`, a
+seeded 20 % of each part's documents is held back for the isotonic calibration and the ECE (2-fold
+cross-fitted there); the "leave the field empty" threshold is *one* threshold, the one that maximises the
+micro F1 over every part's calibration documents — no per-field thresholds, because a generic student is
+used on fields it never saw (a threshold learnt for SROIE's ``date`` must not apply to someone's ``date``).
+
+:func:`evaluate_parts` measures a trained student on parts it did not train on: the ECE of its calibrated
+confidence of each (document, field)'s best candidate, and its top-1 accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidex import __version__
+from evidex.distill.data import Group, LabelStats, build_examples, choosable_fields
+from evidex.distill.train import (
+    DEFAULT_THRESHOLD,
+    GoldSetLike,
+    _field_f1,
+    _fit_lightgbm,
+    _fit_logistic,
+    _hash_json,
+    _points,
+    _Scorer,
+    _top,
+    ece,
+    fit_isotonic,
+)
+from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_DENSE, N_FEATURES
+from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, StudentModel
+
+GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
+
+
+@dataclass
+class Part:
+    """One gold set's labelled candidate groups (ids prefixed ``name/``) and its schema's field names."""
+
+    name: str
+    groups: list[Group]
+    stats: LabelStats
+    fields: list[str]
+    split: str = ""
+
+
+def collect(gold: GoldSetLike, *, name: str | None = None, exclude: Sequence[str] = (), pool_size: int = 100,
+            progress: Callable[[int, str], None] | None = None) -> Part:
+    """Parse and label ``gold``'s documents (those in ``exclude`` skipped) for its own schema."""
+    skip = set(exclude)
+    paths = gold.paths()
+    keep = [i for i, d in enumerate(gold.docs) if d.id not in skip]
+    groups, stats = build_examples([gold.docs[i] for i in keep], [paths[i] for i in keep], gold.schema,
+                                   pool_size=pool_size, progress=progress)
+    label = name or gold.name
+    groups = [dataclasses.replace(g, doc_id=f"{label}/{g.doc_id}") for g in groups]
+    return Part(label, groups, stats, [f.name for f in choosable_fields(gold.schema)], gold.split)
+
+
+def _split(parts: Sequence[Part], seed: int, fraction: float) -> set[str]:
+    """The calibration documents: a seeded ``fraction`` of each part's document ids."""
+    cal: set[str] = set()
+    for p in parts:
+        ids = sorted({g.doc_id for g in p.groups})
+        random.Random(seed).shuffle(ids)
+        n = max(1, round(len(ids) * fraction)) if len(ids) > 1 else 0
+        cal.update(ids[:n])
+    return cal
+
+
+def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float) -> float:
+    return _field_f1(scored, cal, t)
+
+
+def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "lightgbm", seed: int = 0,
+                rounds: int = 300, pool_size: int = 100, calib_fraction: float = 0.2,
+                description: str = "", crosses: bool = True) -> dict[str, Any]:
+    """Fit one student on every part's groups, calibrate it on the held-back documents, write it; → its card.
+
+    ``crosses=False`` drops the hashed field×context crosses (a schema-agnostic student: dense features only)."""
+    if kind not in ("lightgbm", "logistic"):
+        raise ValueError(f"unknown student kind {kind!r} (lightgbm or logistic)")
+    if not crosses:
+        parts = [dataclasses.replace(p, groups=[dataclasses.replace(g, rows=[[x for x in r if x[0] < N_DENSE]
+                                                                             for r in g.rows]) for g in p.groups])
+                 for p in parts]
+    cal_ids = _split(parts, seed, calib_fraction)
+    fit = [g for p in parts for g in p.groups if g.doc_id not in cal_ids]
+    held = [g for p in parts for g in p.groups if g.doc_id in cal_ids]
+    rows = [r for g in fit for r in g.rows]
+    labels = [y for g in fit for y in g.labels]
+    if not rows or len(set(labels)) < 2:
+        raise ValueError(f"not enough labelled candidates to train on ({len(rows)} rows, {sum(labels)} correct)")
+    model: Any = _fit_lightgbm(rows, labels, seed, rounds) if kind == "lightgbm" else _fit_logistic(rows, labels, seed)
+    scored = _top(held, _Scorer(kind, model))
+    xs, ys = _points(scored)
+    cal = fit_isotonic(xs, ys)
+    half = set(sorted(cal_ids)[::2])
+    cross_p: list[float] = []
+    cross_y: list[int] = []
+    for a in (True, False):
+        m = fit_isotonic(*_points([x for x in scored if (x[0].doc_id in half) == a]))
+        ex, ey = _points([x for x in scored if (x[0].doc_id in half) != a])
+        cross_p += [m(v) for v in ex]
+        cross_y += ey
+    threshold = max(GRID, key=lambda t: (round(_micro_f1(scored, cal, t), 6), -abs(t - DEFAULT_THRESHOLD)))
+    per_part = {}
+    for p in parts:
+        ps = [x for x in scored if x[0].doc_id.startswith(f"{p.name}/")]
+        per_part[p.name] = {"calibration_groups": len(ps), "f1_at_threshold": round(_micro_f1(ps, cal, threshold), 4)}
+    metrics = {"calibration_docs": len(cal_ids), "fit_docs": len({g.doc_id for g in fit}), "fit_rows": len(rows),
+               "fit_positive": sum(labels), "ece_10_bins": round(ece(cross_p, cross_y), 4),
+               "calibration_points": len(xs), "f1_at_threshold": round(_micro_f1(scored, cal, threshold), 4),
+               "per_part": per_part}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if kind == "lightgbm":
+        (out / LGB_MODEL).write_text(model.model_to_string(num_iteration=-1), encoding="utf-8")
+        (out / LOGISTIC).unlink(missing_ok=True)
+    else:
+        (out / LOGISTIC).write_text(json.dumps({"bias": model[0], "weights": model[1]}), encoding="utf-8")
+        (out / LGB_MODEL).unlink(missing_ok=True)
+    (out / CALIBRATION).write_text(json.dumps(cal.to_dict(), indent=1), encoding="utf-8")
+    card = {
+        "format": 1, "kind": kind, "feature_set": FEATURE_SET_VERSION, "features": N_FEATURES,
+        "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,
+        "rounds": rounds if kind == "lightgbm" else None, "threshold": threshold, "thresholds": {},
+        "calibration": "isotonic", "description": description, "crosses": crosses,
+        "training_data": [{"dataset": p.name, "split": p.split, "docs": p.stats.docs,
+                           "doc_ids_hash": _hash_json(sorted({g.doc_id for g in p.groups})), "fields": p.fields,
+                           "labels": {k: v for k, v in p.stats.to_dict().items()
+                                      if k not in ("examples", "failed_docs", "per_field")},
+                           "failed_docs": len(p.stats.failed_docs)} for p in parts],
+        "schema": {"name": "generic", "fields": sorted({f"{p.name}.{f}" for p in parts for f in p.fields})},
+        "metrics": metrics,
+    }
+    (out / CARD).write_text(json.dumps(card, indent=2, sort_keys=True), encoding="utf-8")
+    return card
+
+
+def evaluate_parts(model: StudentModel, parts: Sequence[Part]) -> dict[str, Any]:
+    """ECE (10 bins) and top-1 accuracy of ``model``'s calibrated confidence of each group's best candidate,
+    over groups with candidates (parts the model did not train on)."""
+    probs: list[float] = []
+    correct: list[int] = []
+    for p in parts:
+        for g in p.groups:
+            if not g.rows:
+                continue
+            scores = model.probabilities(g.rows)
+            best = max(range(len(scores)), key=lambda i: (scores[i][1], scores[i][0]))
+            probs.append(scores[best][1])
+            correct.append(g.labels[best])
+    n = len(probs)
+    return {"groups": n, "ece_10_bins": round(ece(probs, correct), 4),
+            "top1_correct": round(sum(correct) / n, 4) if n else 0.0,
+            "mean_confidence": round(sum(probs) / n, 4) if n else 0.0}
+
+
+__all__ = ["Part", "collect", "evaluate_parts", "train_parts"]
