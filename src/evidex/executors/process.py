@@ -86,24 +86,33 @@ class ProcessExecutor:
         inflight: deque[tuple[list[str], Future[bytes]]] = deque()
         try:
             while True:
+                broken: list[str] | None = None
                 while len(inflight) < window:
                     chunk = next(todo, None)
                     if chunk is None:
                         break
-                    inflight.append((chunk, self._get_pool(job).submit(run_chunk, job, chunk)))
-                if not inflight:
+                    try:
+                        inflight.append((chunk, self._get_pool(job).submit(run_chunk, job, chunk)))
+                    except BrokenProcessPool:  # the pool broke before this chunk could even be submitted
+                        broken = chunk
+                        break
+                if not inflight and broken is None:
                     return
-                chunk, fut = inflight[0]
-                try:
-                    blob = fut.result()
-                except BrokenProcessPool:  # a worker died: find the chunk that killed it, one at a time
-                    suspects = [c for c, _ in inflight]
+                blob = None
+                if broken is None:
+                    try:
+                        blob = inflight[0][1].result()
+                    except BrokenProcessPool:
+                        broken = []
+                if broken is not None:  # a worker died: find the chunk that killed it, one at a time
+                    suspects = [c for c, _ in inflight] + ([broken] if broken else [])
                     inflight.clear()
                     self._restart(job)
                     for c in suspects:
                         yield from self._alone(job, pipe.spec_hash, c, 0)
                     continue
                 inflight.popleft()
+                assert blob is not None
                 yield from loads(blob)
         finally:
             for _, f in inflight:
