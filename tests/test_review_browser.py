@@ -166,6 +166,12 @@ def _select_in_text(page: Any, needle: str) -> None:
 def _click_word(page: Any, word: str, doc_words: list[tuple[str, list[float]]], shift: bool = False) -> None:
     box = next(b for w, b in doc_words if w == word)
     pg = page.locator(".page").bounding_box()
+    for _ in range(50):  # selecting a value scrolls to its evidence (smoothly): click once the page stands still
+        page.wait_for_timeout(50)
+        again = page.locator(".page").bounding_box()
+        if again == pg:
+            break
+        pg = again
     x = pg["x"] + (box[0] + box[2]) / 2 / 612 * pg["width"]
     y = pg["y"] + (box[1] + box[3]) / 2 / 792 * pg["height"]
     page.keyboard.down("Shift") if shift else None
