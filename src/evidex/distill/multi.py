@@ -36,9 +36,10 @@ from evidex.distill.train import (
     _top,
     ece,
     fit_isotonic,
+    write_model,
 )
 from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_DENSE, N_FEATURES
-from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, StudentModel
+from evidex.extract.student.model import CARD, StudentModel
 
 GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
@@ -124,13 +125,7 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
                "per_part": per_part}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if kind == "lightgbm":
-        (out / LGB_MODEL).write_text(model.model_to_string(num_iteration=-1), encoding="utf-8")
-        (out / LOGISTIC).unlink(missing_ok=True)
-    else:
-        (out / LOGISTIC).write_text(json.dumps({"bias": model[0], "weights": model[1]}), encoding="utf-8")
-        (out / LGB_MODEL).unlink(missing_ok=True)
-    (out / CALIBRATION).write_text(json.dumps(cal.to_dict(), indent=1), encoding="utf-8")
+    write_model(out, kind, model, cal)
     card = {
         "format": 1, "kind": kind, "feature_set": FEATURE_SET_VERSION, "features": N_FEATURES,
         "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,

@@ -168,6 +168,17 @@ def _field_f1(scored: Sequence[tuple[Group, list[float]]], cal: Calibration, t: 
     return 2 * p * r / (p + r) if p + r else 0.0
 
 
+def write_model(out: Path, kind: str, model: Any, cal: Calibration) -> None:
+    """The model file of its kind (the other kind's file removed) and the calibration map, in ``out``."""
+    if kind == "lightgbm":
+        (out / LGB_MODEL).write_text(model.model_to_string(num_iteration=-1), encoding="utf-8")
+        (out / LOGISTIC).unlink(missing_ok=True)
+    else:
+        (out / LOGISTIC).write_text(json.dumps({"bias": model[0], "weights": model[1]}), encoding="utf-8")
+        (out / LGB_MODEL).unlink(missing_ok=True)
+    (out / CALIBRATION).write_text(json.dumps(cal.to_dict(), indent=1), encoding="utf-8")
+
+
 def train(
     gold: GoldSetLike,
     out_dir: str | Path,
@@ -244,13 +255,7 @@ def train(
                                        "groups": len(fs)}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if kind == "lightgbm":
-        (out / LGB_MODEL).write_text(model.model_to_string(num_iteration=-1), encoding="utf-8")
-        (out / LOGISTIC).unlink(missing_ok=True)
-    else:
-        (out / LOGISTIC).write_text(json.dumps({"bias": model[0], "weights": model[1]}), encoding="utf-8")
-        (out / LGB_MODEL).unlink(missing_ok=True)
-    (out / CALIBRATION).write_text(json.dumps(cal.to_dict(), indent=1), encoding="utf-8")
+    write_model(out, kind, model, cal)
     schema_dict = gold.schema.to_dict()
     card = {
         "format": 1,

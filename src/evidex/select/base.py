@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from evidex.model import Document, Span, TextView
+from evidex.model import Document, OffsetMap, Span, TextView
 from evidex.registry import Options
 from evidex.select.chunk import Chunk, approx_tokens, chunk_view, concat_views, pack_chunks
 from evidex.select.views import markdown_view
@@ -89,14 +89,8 @@ class RelevantSelector:
                              len(chunks), len(chunks))
         picked = pack_chunks(chunks, queries, budget, first_bonus=self.o.first_chunk_bonus)
         seps = ["\n\n" if c.index == prev.index + 1 else "\n…\n" for prev, c in itertools.pairwise(picked)]
-        view = concat_views([c.view for c in picked], seps) if picked else TextView("", _empty_map(), None)
+        view = concat_views([c.view for c in picked], seps) if picked else TextView("", OffsetMap((), 0), None)
         return Selection((view,), tuple(Span.merge(c.source_span for c in picked)), len(chunks), len(picked))
-
-
-def _empty_map() -> Any:
-    from evidex.model import OffsetMap
-
-    return OffsetMap((), 0)
 
 
 __all__ = ["Reading", "RelevantSelector", "Selection", "Selector"]

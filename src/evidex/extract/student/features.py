@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from evidex.extract.candidates import Candidate, words
-from evidex.extract.prior import FieldQuery, conflict, overlap, prior, shape, type_score
+from evidex.extract.prior import FieldQuery, conflict, overlap, rank, shape, type_score
 from evidex.model import Document, Field
 
 FEATURE_SET_VERSION = "1"
@@ -301,20 +301,7 @@ def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, 
 def pool(fi: FieldInfo, candidates: Sequence[Candidate], limit: int) -> list[tuple[Candidate, float]]:
     """The candidates the student scores for one field: type-compatible ones (prior > 0), best prior first,
     one per distinct text (its first, best-scored occurrence), at most ``limit``."""
-    scored = [(c, prior(fi.query, c)) for c in candidates]
-    scored = [x for x in scored if x[1] > 0.0]
-    scored.sort(key=lambda x: (-x[1], x[0].span.start))
-    out: list[tuple[Candidate, float]] = []
-    seen: set[str] = set()
-    for c, s in scored:
-        key = " ".join(c.text.lower().split())
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append((c, s))
-        if len(out) >= limit:
-            break
-    return out
+    return rank(fi.query, list(candidates), limit)
 
 
 def field_rows(df: DocFeatures, fi: FieldInfo, candidates: Sequence[Candidate],
