@@ -115,7 +115,7 @@ def bench_command(
     if student is not None:
         scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
-    gold, _ = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
+    gold, paths = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
     if spec_file is not None:
         spec = PipelineSpec.from_file(spec_file).model_copy(update={"schema_": gold.schema.to_dict(), "versions": {}})
     else:
@@ -126,7 +126,7 @@ def bench_command(
                           stage_extra=stage_option or ())
     with err_console.status("") as status:
         res = run_bench(spec, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed,
-                        formats=format_spread, output=output,
+                        formats=format_spread, output=output, paths=paths,
                         progress=lambda fmt, n, name: status.update(f"[{fmt}] {n}/{len(gold.docs)} {name}"))
     _bench_report(res, dataset, split, spec, errors, json_out, fail_under, metric, sample=sample, limit=limit, seed=seed)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,14 +56,17 @@ def run_bench(
     output: Path | None = None,
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    paths: Sequence[Path] | None = None,
 ) -> BenchResult:
     """Run ``spec`` on the dataset's documents (``formats`` equivalent prompt formats) and score each run.
 
     Predictions go to ``output`` (default ``.bench/<dataset>-<split>-<mode>.jsonl``; ``-fmtN`` per format).
-    ``progress(format, done, name)`` is called after each document.
+    ``progress(format, done, name)`` is called after each document. ``paths``: the dataset's input files when the
+    caller has already prepared them (``prepare_inputs`` with the same arguments), so the split is loaded once.
     """
-    _, paths = prepare_inputs(dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed,
-                              options=options)
+    if paths is None:
+        _, paths = prepare_inputs(dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed,
+                                  options=options)
     t_load = time.monotonic()
     base = Pipeline.from_spec(spec)
     out = BenchResult(base.spec, base.mode, len(paths), time.monotonic() - t_load, 0.0)
