@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/scale/run.py make ~/.cache/evidex/scale          # 10,000 small + 1,000 mixed documents
     .venv/bin/python bench/scale/run.py all ~/.cache/evidex/scale           # every corpus × executor, JSON lines
+    .venv/bin/python bench/scale/run.py all ~/.cache/evidex/scale --executors ray-cluster   # Ray already running
     .venv/bin/python bench/scale/run.py one ~/.cache/evidex/scale/mixed1000 --executor process --workers 2
 
 Each run is a fresh Python process (imports, pool or Ray start-up included in ``wall_s``; ``setup_s`` is the
@@ -108,7 +109,7 @@ def _tree(pid: int, cpu: dict[int, float]) -> int:
     return total
 
 
-def one(corpus: Path, executor: str, workers: int) -> dict[str, object]:
+def one(corpus: Path, executor: str, workers: int, chunk_size: int = 0) -> dict[str, object]:
     peak = [0]
     cpu: dict[int, float] = {}
     stop = threading.Event()
@@ -129,12 +130,20 @@ def one(corpus: Path, executor: str, workers: int) -> dict[str, object]:
     spec = PipelineSpec.parse({"schema": SCHEMA, "backend": None, "run": {"isolate": False}})
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"evx-scale-{os.getpid()}.jsonl"
 
-    opts = {"workers": workers} if executor != "local" else {}
+    opts: dict[str, object] = {"workers": workers} if executor != "local" else {}
+    if chunk_size and executor != "local":
+        opts["chunk_size"] = chunk_size
+    attached = executor == "ray-cluster"  # a Ray already running (`ray start --head`): connect, do not start one
+    if attached:
+        executor, opts["address"] = "ray", "auto"
     if executor == "ray":
         import ray
 
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        if attached:
+            ray.init(address="auto", log_to_driver=False)
+        else:
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
     t_setup = time.perf_counter()
     with Pipeline.from_spec(spec) as pipe, create_executor(executor, opts) as ex:
         t1 = time.perf_counter()
@@ -155,7 +164,7 @@ def one(corpus: Path, executor: str, workers: int) -> dict[str, object]:
     stop.set()
     th.join()
     cpu_s = sum(cpu.values())
-    return {"corpus": corpus.name, "executor": executor, "workers": workers if executor != "local" else 1,
+    return {"corpus": corpus.name, "executor": "ray-cluster" if attached else executor, "workers": workers if executor != "local" else 1,
             "documents": stats.documents, "failed": stats.failed, "wall_s": round(t2 - t0, 2),
             "setup_s": round(t1 - t_setup + (t_setup - t0 if executor == "ray" else 0), 2),
             "run_s": round(t2 - t1, 2), "docs_per_s": round(stats.documents / (t2 - t1), 1),
@@ -171,16 +180,30 @@ def main() -> None:
     ap.add_argument("path", type=Path)
     ap.add_argument("--executor", default="local")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chunk-size", type=int, default=0, help="documents per task (0: the executor's default)")
+    ap.add_argument("--executors", default="local,process,ray,ray-cluster",
+                    help="for `all`: ray starts a local Ray inside the run; ray-cluster connects to one started "
+                         "once beforehand (`ray start --head`), as with --ray-address on a running cluster")
     a = ap.parse_args()
     if a.cmd == "make":
         make(a.path)
     elif a.cmd == "one":
-        print(json.dumps(one(a.path, a.executor, a.workers)), flush=True)
+        print(json.dumps(one(a.path, a.executor, a.workers, a.chunk_size)), flush=True)
     else:
-        for corpus in ("mixed1000", "small1000", "small10000"):
-            for ex in ("local", "process", "ray"):
-                subprocess.run([sys.executable, __file__, "one", str(a.path / corpus), "--executor", ex,
-                                "--workers", str(a.workers)], check=True)
+        executors = a.executors.split(",")
+        if "ray-cluster" in executors:  # one local cluster for all ray-cluster runs, as a long-lived cluster is
+            ray_bin = str(Path(sys.executable).with_name("ray"))
+            subprocess.run([ray_bin, "start", "--head", f"--num-cpus={a.workers}", "--include-dashboard=false",
+                            "--disable-usage-stats"], check=True, capture_output=True)
+        try:
+            for corpus in ("mixed1000", "small1000", "small10000"):
+                for ex in executors:
+                    subprocess.run([sys.executable, __file__, "one", str(a.path / corpus), "--executor", ex,
+                                    "--workers", str(a.workers)], check=True)
+        finally:
+            if "ray-cluster" in executors:
+                subprocess.run([str(Path(sys.executable).with_name("ray")), "stop"], check=False,
+                               capture_output=True)
 
 
 if __name__ == "__main__":
