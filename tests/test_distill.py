@@ -226,6 +226,35 @@ def test_cascade_escalates_exactly_the_fields_under_the_bar(distilled, tmp_path:
         assert all(a == ["company", "date", "total"] for a in teacher.asked) and len(teacher.asked) == 6
 
 
+@pytest.mark.parametrize("answer", ["{}", '{"company": "Nonexistent Holdings", "date": "1999-01-01", "total": "12345.67"}'])
+def test_cascade_keeps_the_students_answer_when_the_teacher_gives_nothing_supported(  # type: ignore[no-untyped-def]
+        distilled, tmp_path: Path, answer: str) -> None:
+    """Escalated fields whose teacher answer is empty or printed nowhere keep the student's own best candidate
+    (flagged for review: its probability is under the bar), never an ungrounded value and never an empty field."""
+    root, _, _, _ = distilled
+    paths, _ = _docs(tmp_path / "k", 4, seed=13)
+    student_opts = ExtractOptions(mode="rules", scorer="student", stage_options={"scorer": {"model": str(root / "student")}})
+    with Pipeline(SCHEMA, None, student_opts) as pipe:
+        alone = {r.source: {x.path: x for x in r.extractions} for _, _, r in pipe.run(paths)}
+    be = FakeBackend().push(*([answer] * 20))
+    opts = ExtractOptions(mode="choice", scorer="cascade", review_threshold=0.5,
+                          stage_options={"scorer": {"model": str(root / "student"), "bar": 1.01}})
+    with Pipeline(SCHEMA, be, opts) as pipe:
+        results = [r for _, _, r in pipe.run(paths)]
+    kept_any = False
+    for res in results:
+        cas = res.diagnostics["cascade"]
+        assert sorted(cas["escalated"]) == ["company", "date", "total"]  # bar > 1: every field goes to the teacher
+        got = {x.path: x for x in res.extractions}
+        assert all(x.grounding is not Grounding.UNGROUNDED for x in res.extractions), res.extractions
+        assert sorted(cas.get("kept_student", [])) == sorted(alone[res.source])  # exactly the fields the student had
+        for f, mine in alone[res.source].items():
+            kept_any = True
+            assert got[f].evidence == mine.evidence and got[f].value == mine.value
+            assert got[f].review is (got[f].confidence < 0.5)
+    assert kept_any
+
+
 # ---------------------------------------------------------------------------- a real teacher
 @pytest.mark.llm
 def test_embedded_model_as_teacher_labels_only_what_is_printed(embedded_backend, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

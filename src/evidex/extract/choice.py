@@ -29,6 +29,9 @@ class Choice:
     prior: float
     options: tuple[tuple[Candidate, float], ...]
     extra: tuple[tuple[Candidate, float], ...] = ()  # further accepted values for list fields
+    # a scorer that hands the field to the generator (the cascade escalating it) can keep its own best answer
+    # here: used when the generator gives no supported value for the field
+    held: tuple[Candidate, float] | None = None
 
 
 def grammar_for(letters: str) -> str:

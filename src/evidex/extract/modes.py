@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from evidex.extract.candidates import Candidate
 from evidex.extract.records import extract_records
 from evidex.extract.stages import DocContext, ModeOutcome
 from evidex.model import Coverage, Extraction, Field, FieldType, Grounding, Span
@@ -92,10 +93,13 @@ class ChoicePlan(_Plan):
         ctx.diagnostics["scorer"] = st.scorer.name
         out: list[Extraction] = []
         leftovers: list[Field] = []
+        held: dict[str, tuple[Field, Candidate, float]] = {}
         for ch in choices:
             if ch.candidate is None:
                 if not ch.options:
                     leftovers.append(ch.field)
+                    if ch.held is not None:
+                        held[ch.field.name] = (ch.field, *ch.held)
                 continue
             for cand, score in ((ch.candidate, ch.score), *ch.extra):
                 out.append(st.grounder.from_span(ch.field, ch.field.name, doc, cand.span, score, engine=ctx.engine_name))
@@ -119,11 +123,26 @@ class ChoicePlan(_Plan):
                                            "chars_total": len(ctx.reading.view.text),
                                            "spans_read": [x.to_list() for x in sel.spans_read]}
             got, cut, _ = generate_fields(ctx, leftovers, sel)
-            out.extend(got)
+            kept = _kept(ctx, held, got)
+            replaced = {e.path for e in kept}  # an ungrounded teacher value gives way to the student's answer
+            out.extend(e for e in got if e.path not in replaced)
+            out.extend(kept)
             if cut:
                 coverage = Coverage(coverage.chunks_total, coverage.chunks_read, coverage.chars_total,
                                     coverage.chars_read, cut, coverage.spans_read)
         return ModeOutcome(out, coverage)
+
+
+def _kept(ctx: DocContext, held: dict[str, tuple[Field, Candidate, float]],
+          got: Sequence[Extraction]) -> list[Extraction]:
+    """The scorer's own answers for escalated fields the generator gave no supported value for (the teacher
+    returned nothing, or only ungrounded text): the student's candidate stands, with its (low) probability, so
+    the review threshold flags it rather than the field going empty. Recorded in ``diagnostics["cascade"]``."""
+    supported = {e.path for e in got if e.grounding is not Grounding.UNGROUNDED}
+    kept = [(f, c, s) for name, (f, c, s) in held.items() if name not in supported]
+    if kept and isinstance(ctx.diagnostics.get("cascade"), dict):
+        ctx.diagnostics["cascade"]["kept_student"] = [f.name for f, _, _ in kept]
+    return [ctx.stages.grounder.from_span(f, f.name, ctx.doc, c.span, s, engine=ctx.engine_name) for f, c, s in kept]
 
 
 class RulesPlan(ChoicePlan):

@@ -8,8 +8,11 @@ stands (including "no value" when the best is under the student's own threshold)
 (``fallback_tokens`` of the most relevant text), and that answer is grounded like any generated value.
 
 ``bar=0`` never escalates (the student alone); ``bar>1`` escalates every field (the teacher alone, over the
-selected context). Without a backend nothing is escalated (``rules`` mode: the student alone). Each document's
-``diagnostics["cascade"]`` records the bar, the escalated fields and the student's probability per field.
+selected context). Without a backend nothing is escalated (``rules`` mode: the student alone). When the teacher
+gives no supported value for an escalated field (nothing, or only ungrounded text), the student's own best
+candidate stands, with its low probability (so the review threshold flags it). Each document's
+``diagnostics["cascade"]`` records the bar, the escalated fields, those where the student's answer was kept
+(``kept_student``) and the student's probability per field.
 """
 
 from __future__ import annotations
@@ -50,8 +53,10 @@ class CascadeScorer:
         for ch in choices:
             if escalate and ch.score < self.o.bar:
                 escalated.append(ch.field.name)
-                # no candidate and no options: the choice plan's generative fallback answers the field
-                out.append(Choice(ch.field, None, ch.score, ch.model_prob, ch.prior, ()))
+                # no candidate and no options: the choice plan's generative fallback answers the field; the
+                # student's own best is held and stands if the teacher gives no supported value
+                keep = (ch.candidate, ch.score) if ch.candidate is not None else None
+                out.append(Choice(ch.field, None, ch.score, ch.model_prob, ch.prior, (), held=keep))
             else:
                 out.append(ch)
         ctx.diagnostics["cascade"] = {"bar": self.o.bar, "fields": len(choices), "escalated": escalated,
