@@ -19,7 +19,7 @@ from evidex.errors import UsageError
 from evidex.eval.bench import BenchResult
 from evidex.eval.cli_api import check_fail_under, prepare_inputs, run_eval
 from evidex.eval.report import EvalReport
-from evidex.pipeline import PipelineSpec
+from evidex.pipeline import PipelineSpec, load_schema
 
 
 def _data_root(explicit: Path | None) -> Path:
@@ -49,6 +49,7 @@ def eval_command(
     predictions: Annotated[Path, typer.Argument(help="Predictions JSONL written by `evidex extract -o`.")],
     dataset: Annotated[str, typer.Option("--dataset", "-d", help="kleister-nda, sroie, cuad, wnut17, swde, or a gold .jsonl file.")],
     split: Annotated[str | None, typer.Option(help="Dataset split (e.g. dev-0, train).")] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema of a gold .jsonl file (YAML/JSON): its field types make dates, amounts and numbers compare by meaning, and bench extracts with it. Default: every gold field is a string.")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the datasets (default $EVIDEX_SHARED_DATA or ../shared/data).")] = None,
     sample: Annotated[int | None, typer.Option(help="Sample size (must match the run).")] = None,
     limit: Annotated[int | None, typer.Option(help="First N documents (must match the run).")] = None,
@@ -64,16 +65,18 @@ def eval_command(
 
       evidex eval preds.jsonl --dataset sroie --sample 100
 
-      evidex eval preds.jsonl --dataset my-gold.jsonl --fail-under 0.8
+      evidex eval preds.jsonl --dataset my-gold.jsonl --schema schema.yaml --fail-under 0.8
     """
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
-    report = run_eval(predictions, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
+    report = run_eval(predictions, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed,
+                      schema=load_schema(schema) if schema is not None else None)
     _finish(report, json_out, fail_under, metric, errors)
 
 
 def bench_command(
     dataset: Annotated[str, typer.Argument(help="kleister-nda, sroie, cuad, wnut17, swde, or a gold .jsonl file.")],
     split: Annotated[str | None, typer.Option(help="Dataset split (kleister-nda: dev-0; sroie: train).")] = None,
+    schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema of a gold .jsonl file (YAML/JSON): its field types make dates, amounts and numbers compare by meaning, and bench extracts with it. Default: every gold field is a string.")] = None,
     sample: Annotated[int | None, typer.Option(help="Sample size (SROIE/CUAD/SWDE); 0 = all.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
@@ -106,6 +109,8 @@ def bench_command(
 
       evidex bench kleister-nda --split dev-0
 
+      evidex bench my-gold.jsonl --schema schema.yaml --student students/mine
+
       evidex bench sroie --sample 50 --backend openai --base-url http://127.0.0.1:8080/v1 --logprobs
     """
     from evidex.eval.bench import run_bench
@@ -115,7 +120,8 @@ def bench_command(
     if student is not None:
         scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
-    gold, paths = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed)
+    sch = load_schema(schema) if schema is not None else None
+    gold, paths = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed, schema=sch)
     if spec_file is not None:
         spec = PipelineSpec.from_file(spec_file).model_copy(update={"schema_": gold.schema.to_dict(), "versions": {}})
     else:
@@ -126,7 +132,7 @@ def bench_command(
                           stage_extra=stage_option or ())
     with err_console.status("") as status:
         res = run_bench(spec, dataset, split, data_root=root, limit=limit, sample=sample, seed=seed,
-                        formats=format_spread, output=output, paths=paths,
+                        formats=format_spread, output=output, paths=paths, schema=sch,
                         progress=lambda fmt, n, name: status.update(f"[{fmt}] {n}/{len(gold.docs)} {name}"))
     _bench_report(res, dataset, split, spec, errors, json_out, fail_under, metric, sample=sample, limit=limit, seed=seed)
 

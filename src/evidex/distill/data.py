@@ -15,21 +15,18 @@ in the text (the proposer missed them, or the prior ranked them outside the scor
 from __future__ import annotations
 
 import dataclasses
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Protocol
 
 from evidex.extract.candidates import Candidate
 from evidex.extract.proposers import CandidateProposer
 from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
-from evidex.ground.normalize import is_null, normalize_value
+from evidex.ground.keys import loose_key, value_key, value_keys
+from evidex.ground.normalize import is_null
 from evidex.ground.validate import make_extraction
 from evidex.model import Document, Field, FieldType, Grounding, Schema
 from evidex.parse import parse_file
-from evidex.scan.dates import date_readings
 
 
 class GoldDocLike(Protocol):
@@ -39,56 +36,6 @@ class GoldDocLike(Protocol):
     def id(self) -> str: ...
     @property
     def fields(self) -> Any: ...  # {field name: (values, …)}
-
-
-_NON_ALNUM = re.compile(r"[\W_]+")
-_CHOOSABLE = (FieldType.STRING, FieldType.DATE, FieldType.MONEY, FieldType.DECIMAL, FieldType.INTEGER,
-              FieldType.DURATION)
-
-
-def _text_key(s: str) -> str:
-    s = unicodedata.normalize("NFKC", s).replace("_", " ")
-    return " ".join(s.casefold().split())
-
-
-def loose_key(s: str) -> str:
-    return _NON_ALNUM.sub("", unicodedata.normalize("NFKC", s).casefold())
-
-
-def _typed(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, dict) and "amount" in v:
-        v = v["amount"]
-    if isinstance(v, Decimal):
-        return f"n:{v.normalize():f}"
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return f"n:{Decimal(str(v)).normalize():f}"
-    return f"v:{_text_key(str(v))}"
-
-
-def value_key(f: Field, raw: str) -> str:
-    """The strict, type-aware key of a value of field ``f`` (what two equal values share)."""
-    if f.type is not FieldType.STRING:
-        typed = dataclasses.replace(f, as_printed=False)
-        for cand in (raw, raw.replace("_", " ")):
-            try:
-                v, _ = normalize_value(typed, cand)
-            except Exception:
-                v = None
-            k = _typed(v)
-            if k is not None:
-                return k
-    return f"s:{_text_key(raw)}"
-
-
-def value_keys(f: Field, raw: str) -> frozenset[str]:
-    """:func:`value_key` plus, for dates, every ISO date the text may denote (``01/11/2019`` is 1 November or
-    11 January: the gold says which, so either reading matches)."""
-    keys = {value_key(f, raw)}
-    if f.type is FieldType.DATE:
-        keys |= {f"v:{iso}" for iso in date_readings(raw.replace("_", " "))}
-    return frozenset(keys)
 
 
 @dataclass
@@ -124,6 +71,10 @@ class LabelStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items()}
+
+
+_CHOOSABLE = (FieldType.STRING, FieldType.DATE, FieldType.MONEY, FieldType.DECIMAL, FieldType.INTEGER,
+              FieldType.DURATION)
 
 
 def choosable_fields(schema: Schema) -> list[Field]:

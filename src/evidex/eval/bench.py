@@ -15,7 +15,7 @@ from typing import Any
 
 from evidex.eval.cli_api import prepare_inputs, run_eval
 from evidex.eval.report import EvalReport
-from evidex.model import Document, Result
+from evidex.model import Document, Result, Schema
 from evidex.output.writers import JsonlWriter
 from evidex.pipeline import Pipeline, PipelineSpec, run_batch
 
@@ -57,16 +57,18 @@ def run_bench(
     options: Mapping[str, Any] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     paths: Sequence[Path] | None = None,
+    schema: Schema | None = None,
 ) -> BenchResult:
     """Run ``spec`` on the dataset's documents (``formats`` equivalent prompt formats) and score each run.
 
     Predictions go to ``output`` (default ``.bench/<dataset>-<split>-<mode>.jsonl``; ``-fmtN`` per format).
     ``progress(format, done, name)`` is called after each document. ``paths``: the dataset's input files when the
     caller has already prepared them (``prepare_inputs`` with the same arguments), so the split is loaded once.
+    ``schema``: the field types a gold JSONL file is scored with (see :func:`evidex.eval.cli_api.load_gold`).
     """
     if paths is None:
         _, paths = prepare_inputs(dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed,
-                                  options=options)
+                                  options=options, schema=schema)
     t_load = time.monotonic()
     base = Pipeline.from_spec(spec)
     out = BenchResult(base.spec, base.mode, len(paths), time.monotonic() - t_load, 0.0)
@@ -90,7 +92,7 @@ def run_bench(
             stats = run_batch(pipe, paths, writers=[JsonlWriter(pred)], on_result=tick)
             wall = time.monotonic() - t0
             report = run_eval(pred, dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed,
-                              options=options)
+                              options=options, schema=schema)
             out.runs.append(BenchRun(fmt, pred, report, wall, stats.documents))
     out.peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out

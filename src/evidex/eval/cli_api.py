@@ -16,6 +16,7 @@ from evidex.errors import UsageError
 from evidex.eval.datasets import DATASETS, GoldSet, load_dataset, load_jsonl_gold
 from evidex.eval.predictions import read_jsonl
 from evidex.eval.report import EvalReport, check_fail_under, evaluate
+from evidex.model import Schema
 
 
 def default_data_root() -> Path:
@@ -38,14 +39,21 @@ def load_gold(
     seed: int = 0,
     cache_dir: Path | None = None,
     options: Mapping[str, Any] | None = None,
+    schema: Schema | None = None,
 ) -> GoldSet:
     """A built-in dataset split or a gold JSONL file; ``options`` go to the adapter (e.g. ``layer``, ``categories``).
+
+    ``schema`` (gold JSONL only): the fields' types and descriptions — without it every field is a string and
+    values are compared as text; with it dates, amounts and numbers are compared by meaning.
 
     ``sample`` (SROIE, CUAD, SWDE): ``None`` keeps the adapter default (SROIE samples 100 receipts), ``<= 0``
     loads every document; the same ``sample``/``seed``/``limit`` must be used for the run and the evaluation.
     """
     if dataset.endswith(".jsonl") or (dataset not in DATASETS and Path(dataset).is_file()):
-        return load_jsonl_gold(dataset)
+        return load_jsonl_gold(dataset, schema=schema)
+    if schema is not None:
+        raise UsageError(f"a schema is only given with a gold .jsonl file; {dataset!r} has its own",
+                         hint="drop --schema")
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r}", hint=f"use one of: {', '.join(DATASETS)}, or a gold .jsonl file")
     kw: dict[str, Any] = dict(options or {})
@@ -76,10 +84,12 @@ def run_eval(
     only_predicted: bool = False,
     cache_dir: Path | None = None,
     options: Mapping[str, Any] | None = None,
+    schema: Schema | None = None,
 ) -> EvalReport:
     """Score a predictions JSONL file (as written by evidex) against a dataset split or gold JSONL."""
     gold = load_gold(
-        dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed, cache_dir=cache_dir, options=options
+        dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed, cache_dir=cache_dir, options=options,
+        schema=schema,
     )
     return evaluate(
         read_jsonl(pred_path), gold, metric, include_ungrounded=include_ungrounded, only_predicted=only_predicted
@@ -96,13 +106,15 @@ def prepare_inputs(
     seed: int = 0,
     cache_dir: Path | None = None,
     options: Mapping[str, Any] | None = None,
+    schema: Schema | None = None,
 ) -> tuple[GoldSet, list[Path]]:
     """For ``bench``: the gold set and the input files to run the pipeline on (materialised in the cache).
 
     The pipeline itself runs in :func:`evidex.eval.bench.run_bench`.
     """
     gold = load_gold(
-        dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed, cache_dir=cache_dir, options=options
+        dataset, split, data_root=data_root, limit=limit, sample=sample, seed=seed, cache_dir=cache_dir, options=options,
+        schema=schema,
     )
     return gold, gold.paths(cache_dir)
 

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from evidex.errors import UsageError
 from evidex.eval import metrics as M
+from evidex.eval import typed as T
 from evidex.eval.datasets.base import GoldDoc, GoldSet
 from evidex.eval.predictions import PredDoc, match_predictions
 from evidex.eval.report_cases import ErrorCase, field_errors, span_errors
@@ -319,13 +320,17 @@ def evaluate(
 
         errors = field_errors(pairs, keys, norm, first_only=True)
     elif m in ("field", "anls"):
-        fs = M.field_prf(((g.fields, _pvals(p)) for g, p in pairs), keys=keys)
+        typed = T.typed_fields(gold.schema, keys)  # dates, amounts, numbers: compared by meaning, not by text
+        fs = M.field_prf((T.retype(g.fields, _pvals(p), typed) for g, p in pairs), keys=keys)
         overall, per = fs.micro, dict(fs.per_key)
         extra = {"macro_f1": fs.macro_f1}
         items = [(M.value_text(_pvals(p).get(k, [""])[0]), list(g.fields.get(k, ())))
                  for g, p in pairs for k in keys if g.fields.get(k) or _pvals(p).get(k)]
         extra["anls"] = M.anls(items)
-        errors = field_errors(pairs, keys, norm)
+        def tmatch(gv: str, pv: str, k: str) -> bool:
+            return T.gold_matches(typed[k], gv, pv) if k in typed else norm(gv) == norm(pv)
+
+        errors = field_errors(pairs, keys, norm, match=tmatch if typed else None)
         if any(g.spans for g, _ in pairs):
             gsp = [[M.LabeledSpan(s.label, s.start, s.end) for s in g.spans] for g, _ in pairs]
             psp = [_entities(p) for _, p in pairs]
