@@ -7,7 +7,9 @@ gold JSONL (format: :mod:`evidex.eval.datasets.jsonl`). Use the result with ``--
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 import time
 from pathlib import Path
 from typing import Annotated
@@ -30,7 +32,7 @@ def train_command(
     schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema of a gold JSONL file (default: inferred from its fields).")] = None,
     split: Annotated[str | None, typer.Option(help="Dataset split to train on (default: train).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the datasets (default $EVIDEX_SHARED_DATA or ../shared/data).")] = None,
-    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents (SROIE/CUAD/SWDE; default: all).")] = None,
+    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents (SROIE/CUAD/SWDE; default: all); with --holdout, drawn with --seed from what is left once the dev part is held out.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
     holdout: Annotated[int, typer.Option(help="Never train on the N documents `evidex bench DATASET --sample N --seed SEED` scores (SROIE's dev part).")] = 0,
     holdout_seed: Annotated[int, typer.Option(help="The bench seed of --holdout.")] = 0,
@@ -63,12 +65,17 @@ def train_command(
             raise UsageError("--schema applies to gold JSONL files; a dataset brings its own schema")
         root = _data_root(data_root)
         sp = split or _DEFAULT_SPLIT.get(gold)
+        sampled = gold in ("sroie", "cuad", "swde")
         gs = load_gold(gold, sp, data_root=root, limit=limit,
-                       sample=(sample if sample is not None else 0) if gold in ("sroie", "cuad", "swde") else None)
+                       sample=(0 if holdout else sample if sample is not None else 0) if sampled else None)
         exclude = []
         if holdout:
             dev = load_gold(gold, sp, data_root=root, sample=holdout, seed=holdout_seed)
             exclude = [d.id for d in dev.docs]
+            if sampled and sample:  # the sample is drawn from what is left once the dev part is held out
+                held = set(exclude)
+                rest = [d for d in gs.docs if d.id not in held]
+                gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
     n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
     with Progress(TextColumn("[bold]train[/] reading gold"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:

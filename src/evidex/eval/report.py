@@ -266,7 +266,10 @@ def evaluate(
         def norm(v: Any) -> str:
             return M.kleister_token("k", v)[2:].upper()
 
-        errors = field_errors(pairs, keys, norm, gold_norm=lambda s: s.upper())
+        def kmatch(gv: str, pv: str, k: str) -> bool:  # as the metric: the field's own token rules (party commas)
+            return M.kleister_token(k, pv)[len(k) + 1:].upper() == gv.upper()
+
+        errors = field_errors(pairs, keys, norm, gold_norm=lambda s: s.upper(), match=kmatch)
     elif m == "sroie":
         sc = M.sroie_scores((g.fields, _pvals(p)) for g, p in pairs)
         overall, per = sc.micro, dict(sc.per_key)
