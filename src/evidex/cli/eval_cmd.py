@@ -117,8 +117,11 @@ def bench_command(
 
     if not 1 <= format_spread <= 3:
         raise UsageError("--format-spread takes 1, 2 or 3 (the number of equivalent prompt formats)")
-    if student is not None:
-        scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
+    from evidex.extract.tagger import student_stages
+
+    proposer = None
+    if student is not None:  # the student's span tagger too, when it has one
+        scorer, (proposer, stage_option) = "student", student_stages(student, stage_option)
     root = None if dataset.endswith(".jsonl") else _data_root(data_root)
     sch = load_schema(schema) if schema is not None else None
     gold, paths = prepare_inputs(dataset, split, data_root=root, limit=limit, sample=sample, seed=seed, schema=sch)
@@ -126,7 +129,7 @@ def bench_command(
         spec = PipelineSpec.from_file(spec_file).model_copy(update={"schema_": gold.schema.to_dict(), "versions": {}})
     else:
         flags = {"model": model, "base_url": base_url, "logprobs": logprobs}
-        engine = {"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
+        engine = {"mode": mode, "scorer": scorer, "proposer": proposer, "selector": selector, "budget_tokens": budget,
                   "deadline_s": deadline or None}
         spec = build_spec(gold.schema, backend=backend, flags=flags, backend_extra=backend_option or (), engine=engine,
                           stage_extra=stage_option or ())

@@ -147,12 +147,15 @@ def extract_command(
     files = expand_paths(paths, recursive=True)
     if not files:
         raise ConfigError("no input files", hint="pass files or a directory")
-    if student is not None:
-        scorer, stage_option = "student", [*(stage_option or ()), f"scorer.model={student}"]
+    from evidex.extract.tagger import student_stages
+
+    proposer = None
+    if student is not None:  # the student's span tagger too, when it has one
+        scorer, (proposer, stage_option) = "student", student_stages(student, stage_option)
     spec = _spec(spec_file, schema, backend, backend_option, stage_option, limit, isolate, max_backend_failures,
                  flags={"model": model, "base_url": base_url, "api_key_env": api_key_env, "threads": threads,
                         "ctx": ctx, "timeout": timeout, "retries": retries},
-                 engine={"mode": mode, "scorer": scorer, "selector": selector, "budget_tokens": budget,
+                 engine={"mode": mode, "scorer": scorer, "proposer": proposer, "selector": selector, "budget_tokens": budget,
                          "keep_ungrounded": keep_ungrounded, "deadline_s": deadline or None,
                          "review_threshold": review_threshold})
     ex = _executor(executor, workers, ray_address)

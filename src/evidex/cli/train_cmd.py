@@ -3,6 +3,11 @@
 ``evidex train sroie --holdout 100 -o students/sroie`` trains on SROIE's train split minus the receipts that
 ``evidex bench sroie --sample 100`` scores; ``evidex train gold.jsonl --schema s.yaml -o DIR`` trains on your own
 gold JSONL (format: :mod:`evidex.eval.datasets.jsonl`). Use the result with ``--student DIR`` on ``extract``/``bench``.
+
+``--tagger auto`` (the default) also trains a CRF span tagger (:mod:`evidex.distill.tagger`) for the fields where
+at least 5 % of the gold values are no candidate at all (multi-line names and addresses): no candidate scorer can
+be right there, and elsewhere the tagger would only cost training time. Its spans become candidates (source
+``tagger``) of the student's training documents (cross-fitted) and of every document ``--student DIR`` reads.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -40,6 +45,8 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed: the same seed and data write an identical model directory.")] = 0,
     rounds: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 300,
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
+    tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate), all, off, or comma-separated field names.")] = "auto",
+    tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
 ) -> None:
     """Train a student from gold: a candidate scorer whose score is a calibrated probability of being right.
 
@@ -51,44 +58,88 @@ def train_command(
 
       evidex train my-gold.jsonl --schema schema.yaml -o students/mine
     """
-    from evidex.cli.eval_cmd import _data_root
     from evidex.distill import train
 
     t0 = time.monotonic()
+    gs, exclude = _gold(gold, schema, split, data_root, sample, limit, holdout, holdout_seed, seed)
+    n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
+    with Progress(TextColumn("[bold]train[/] {task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:
+        task = bar.add_task("", total=n, phase="reading gold")
+        tag = _tagger(gs, exclude, output, tagger, seed, tagger_iterations, bar, task)
+        bar.reset(task, total=n, phase="reading gold")
+        report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, exclude=exclude,
+                       source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id),
+                       proposer=tag.proposer if tag is not None else None)
+    if tag is not None and tag.fields:
+        from evidex.distill.tagger import write_card_entry
+
+        write_card_entry(output, tag, gs.schema, seed=seed, max_iter=tagger_iterations, folds=2, docs=n)
+    _report(report, kind, exclude, output, tag, time.monotonic() - t0)
+
+
+def _gold(gold: str, schema: Path | None, split: str | None, data_root: Path | None, sample: int | None,
+          limit: int | None, holdout: int, holdout_seed: int, seed: int) -> tuple[Any, list[str]]:
+    """The gold set to train on and the ids of the documents held out of it."""
+    from evidex.cli.eval_cmd import _data_root
+
     if gold.endswith(".jsonl") or (gold not in DATASETS and Path(gold).is_file()):
         if holdout:
             raise UsageError("--holdout applies to dataset names", hint="split your gold JSONL file instead")
-        gs = load_jsonl_gold(gold, schema=load_schema(schema) if schema is not None else None)
-        exclude: list[str] = []
-    else:
-        if schema is not None:
-            raise UsageError("--schema applies to gold JSONL files; a dataset brings its own schema")
-        root = _data_root(data_root)
-        sp = split or _DEFAULT_SPLIT.get(gold)
-        sampled = gold in ("sroie", "cuad", "swde")
-        gs = load_gold(gold, sp, data_root=root, limit=limit,
-                       sample=(0 if holdout else sample if sample is not None else 0) if sampled else None)
-        exclude = []
-        if holdout:
-            dev = load_gold(gold, sp, data_root=root, sample=holdout, seed=holdout_seed)
-            exclude = [d.id for d in dev.docs]
-            if sampled and sample:  # the sample is drawn from what is left once the dev part is held out
-                held = set(exclude)
-                rest = [d for d in gs.docs if d.id not in held]
-                gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
-    n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
-    with Progress(TextColumn("[bold]train[/] reading gold"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:
-        task = bar.add_task("", total=n)
-        report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, exclude=exclude,
-                       source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id))
-    wall = time.monotonic() - t0
+        return load_jsonl_gold(gold, schema=load_schema(schema) if schema is not None else None), []
+    if schema is not None:
+        raise UsageError("--schema applies to gold JSONL files; a dataset brings its own schema")
+    root = _data_root(data_root)
+    sp = split or _DEFAULT_SPLIT.get(gold)
+    sampled = gold in ("sroie", "cuad", "swde")
+    gs = load_gold(gold, sp, data_root=root, limit=limit,
+                   sample=(0 if holdout else sample if sample is not None else 0) if sampled else None)
+    exclude: list[str] = []
+    if holdout:
+        dev = load_gold(gold, sp, data_root=root, sample=holdout, seed=holdout_seed)
+        exclude = [d.id for d in dev.docs]
+        if sampled and sample:  # the sample is drawn from what is left once the dev part is held out
+            held = set(exclude)
+            rest = [d for d in gs.docs if d.id not in held]
+            gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
+    return gs, exclude
+
+
+def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, iterations: int, bar: Progress,
+            task: Any) -> Any:
+    """Train the span tagger (``--tagger``) into ``output``; None when it is off."""
+    from evidex.distill.tagger import TAGGER_MODEL, tagger_for_training
+
+    if which == "off":
+        (output / TAGGER_MODEL).unlink(missing_ok=True)
+        return None
+    fields: str | list[str] = which if which in ("auto", "all") else [f.strip() for f in which.split(",") if f.strip()]
+
+    def progress(phase: str, i: int, n: int) -> None:
+        bar.update(task, completed=i, total=n, phase=phase, description="")
+
+    try:
+        return tagger_for_training(gs, exclude, output, fields, seed=seed, max_iter=iterations, progress=progress)
+    except ValueError as e:
+        raise UsageError(str(e), hint="--tagger auto|all|off or field names of the schema") from e
+
+
+def _report(report: Any, kind: str, exclude: list[str], output: Path, tag: Any, wall: float) -> None:
     st = report.stats
     console.print(f"trained a {kind} student on {st.docs} documents ({len(exclude)} held out) → {output}")
     console.print(f"gold values: {st.gold_values}; matched by a candidate: {st.matched} "
                   f"({st.matched_loose} only loosely); unmatched: {st.outside_pool} outside the scored pool, "
                   f"{st.no_candidate_alignable} in the text but no candidate, "
                   f"{st.no_candidate_unalignable} not found in the text")
+    if tag is not None:
+        after = tag.coverage_after.to_dict() if tag.coverage_after is not None else {}
+        for f, d in tag.coverage_before.to_dict().items():
+            more = (f" → {after[f]['miss_share']:.1%} with the tagger's (cross-fitted) spans"
+                    if f in after and f in tag.fields else " (not tagged)")
+            console.print(f"  {f}: {d['miss_share']:.1%} of {d['gold']} gold values no candidate{more}")
+        if tag.fields:
+            console.print(f"span tagger ({', '.join(tag.fields)}): {tag.counts.get('windows', 0)} windows, "
+                          f"{tag.counts.get('spans', 0)} gold spans, {tag.seconds:.1f} s")
     if st.failed_docs:
         console.print(f"[yellow]{len(st.failed_docs)} documents could not be parsed[/]: {st.failed_docs[:3]}")
     m = report.metrics

@@ -29,6 +29,10 @@ from evidex.model import Document, Field, FieldType, Grounding, Schema
 from evidex.parse import parse_file
 
 
+class ProposerLike(Protocol):
+    def propose(self, doc: Document) -> Sequence[Candidate]: ...
+
+
 class GoldDocLike(Protocol):
     """A gold document (``evidex.eval.datasets.GoldDoc``; distill does not import eval, its sibling layer)."""
 
@@ -118,11 +122,12 @@ def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], ca
 
 
 def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Schema, *, pool_size: int,
-                   progress: Callable[[int, str], None] | None = None) -> tuple[list[Group], LabelStats]:
+                   progress: Callable[[int, str], None] | None = None,
+                   proposer: ProposerLike | None = None) -> tuple[list[Group], LabelStats]:
     """Parse every gold document (from its file in ``paths``: a gold set's ``paths()`` materialises text-only
-    documents), propose candidates and label them."""
+    documents), propose candidates (the built-in ones unless ``proposer`` is given) and label them."""
     fields = choosable_fields(schema)
-    proposer = CandidateProposer()
+    proposer = proposer or CandidateProposer()
     stats = LabelStats()
     infos: dict[str, FieldInfo] = {}
     groups: list[Group] = []
@@ -139,4 +144,4 @@ def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Sc
     return groups, stats
 
 
-__all__ = ["GoldDocLike", "Group", "LabelStats", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key", "value_keys"]
+__all__ = ["GoldDocLike", "Group", "LabelStats", "ProposerLike", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key", "value_keys"]

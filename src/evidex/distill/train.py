@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from evidex import __version__
-from evidex.distill.data import GoldDocLike, Group, LabelStats, build_examples, choosable_fields
+from evidex.distill.data import GoldDocLike, Group, LabelStats, ProposerLike, build_examples, choosable_fields
 from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_FEATURES
 from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sparse
 from evidex.model import Schema
@@ -192,6 +192,7 @@ def train(
     progress: Callable[[int, str], None] | None = None,
     source: str | None = None,
     skip_groups: Collection[tuple[str, str]] = (),
+    proposer: ProposerLike | None = None,
 ) -> TrainReport:
     """Train a student on ``gold`` (documents whose id is in ``exclude`` are skipped) and write it to ``out_dir``.
 
@@ -204,7 +205,7 @@ def train(
     paths_all = gold.paths()
     docs = [gold.docs[i] for i in keep]
     groups, stats = build_examples(docs, [paths_all[i] for i in keep], gold.schema, pool_size=pool_size,
-                                   progress=progress)
+                                   progress=progress, proposer=proposer)
     if skip_groups:
         unknown = set(skip_groups)
         groups = [g for g in groups if (g.doc_id, g.field) not in unknown]

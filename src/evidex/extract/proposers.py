@@ -1,12 +1,18 @@
-"""Built-in proposer: candidate spans from structure (key–values, table cells, headings, lines) and typed
-patterns (dates, amounts, identifiers, e-mails, percentages, durations) — see :mod:`evidex.extract.candidates`."""
+"""Built-in proposers: candidate spans from structure (key–values, table cells, headings, lines) and typed
+patterns (dates, amounts, identifiers, e-mails, percentages, durations) — see :mod:`evidex.extract.candidates` —
+and ``tagger``: the same candidates plus the spans a trained CRF span tagger finds (:mod:`evidex.extract.tagger`;
+``--student DIR`` uses it when ``DIR`` holds one)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
+from evidex.errors import ConfigError
 from evidex.extract.candidates import Candidate, build_candidates
+from evidex.extract.tagger import SpanTagger, add_spans
 from evidex.model import Document
 from evidex.registry import Options
 
@@ -27,4 +33,36 @@ class CandidateProposer:
         return build_candidates(doc, include_furniture=self.o.include_furniture).items
 
 
-__all__ = ["CandidateProposer"]
+class TaggerOptions(CandidatesOptions):
+    model: str = ""  # a model directory holding a span tagger (written by `evidex train`)
+    min_prob: float | None = None  # spans under this mean tag probability are dropped (default: the card's)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, min_prob: float | None) -> SpanTagger:
+    t = SpanTagger.load(path)
+    if min_prob is not None:
+        t.min_prob = min_prob
+    return t
+
+
+class TaggerProposer:
+    """The built-in candidates plus a trained span tagger's spans (source ``tagger``, tag ``tagger:FIELD``)."""
+
+    name: ClassVar[str] = "tagger"
+    version: ClassVar[str] = "1"
+    Options: ClassVar[type[TaggerOptions]] = TaggerOptions
+
+    def __init__(self, options: TaggerOptions | None = None) -> None:
+        self.o = options or TaggerOptions()
+        if not self.o.model or not Path(self.o.model).is_dir():
+            raise ConfigError(f"span tagger model directory {self.o.model!r} not found",
+                              hint="--stage-option proposer.model=MODEL_DIR (a directory `evidex train` wrote)")
+        self.tagger = _load(str(Path(self.o.model).resolve()), self.o.min_prob)
+
+    def propose(self, doc: Document) -> Sequence[Candidate]:
+        base = build_candidates(doc, include_furniture=self.o.include_furniture).items
+        return add_spans(doc, base, self.tagger.tag(doc), self.tagger.fields)
+
+
+__all__ = ["CandidateProposer", "TaggerProposer"]
