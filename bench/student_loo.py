@@ -20,6 +20,10 @@ Students (``train_parts``: one global "empty" threshold, no per-field thresholds
 * ``default`` = sroie + nda + swde + cuad (what ships in ``evidex/extract/student/default``)
 * ``in-sroie``, ``in-nda``, ``in-swde``: the same procedure on the target dataset's own training part only
 
+``--semantic`` collects the parts with MiniLM cosines between each field's name/description and the
+candidate's label and context (feature set 2, :mod:`evidex.extract.student.semantic`); the parts cache of an
+``--out`` holds one feature set, so give semantic runs their own ``--out``.
+
 Scoring: ``evidex bench DATASET --backend none`` (rules mode: no LLM) with ``--scorer prior`` and with
 ``--student DIR`` for each student, official metric; plus the ECE and top-1 accuracy of each student's
 calibrated confidence on each dev set's labelled candidates (``evaluate_parts``). Results: OUT/results.json.
@@ -75,6 +79,11 @@ def parts(root: Path, out: Path, a: argparse.Namespace) -> dict[str, Part]:
     cache.mkdir(parents=True, exist_ok=True)
     got: dict[str, Part] = {}
     todo = None
+    encoder = None
+    if getattr(a, "semantic", False):
+        from evidex.embed import load_minilm
+
+        encoder = load_minilm()
     for name in ("sroie", "nda", "swde", "cuad", "dev:sroie", "dev:nda", "dev:swde"):
         f = cache / f"{name.replace(':', '-')}.pkl"
         if f.is_file():
@@ -84,7 +93,7 @@ def parts(root: Path, out: Path, a: argparse.Namespace) -> dict[str, Part]:
             todo = gold_sets(root, a)
         gs, exclude = todo[name]
         t0 = time.monotonic()
-        p = collect(gs, name=name, exclude=exclude, pool_size=a.pool)
+        p = collect(gs, name=name, exclude=exclude, pool_size=a.pool, encoder=encoder)
         st = p.stats
         print(f"[collect] {name}: {st.docs} docs, {len(p.groups)} groups, gold {st.gold_values}, matched "
               f"{st.matched}, failed {len(st.failed_docs)} ({time.monotonic() - t0:.0f} s)", flush=True)
@@ -119,6 +128,8 @@ def main() -> None:
     ap.add_argument("--cuad", type=int, default=120)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-crosses", action="store_true", help="dense features only (schema-agnostic students)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="collect with the MiniLM semantic features (feature set 2; use a fresh --out: parts are cached)")
     ap.add_argument("--in-domain", default="", help="extra student dirs to score, NAME=DIR:DATASET,… (e.g. evidex train)")
     a = ap.parse_args()
     root, out = Path(a.data_root), Path(a.out)

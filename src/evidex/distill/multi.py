@@ -39,7 +39,14 @@ from evidex.distill.train import (
     write_model,
 )
 from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_DENSE, N_FEATURES
-from evidex.extract.student.model import CARD, StudentModel
+from evidex.extract.student.model import CARD, StudentModel, width
+from evidex.extract.student.semantic import (
+    ENCODER_NAME,
+    SEMANTIC,
+    SEMANTIC_FEATURE_SET,
+    Encoder,
+    using_encoder,
+)
 
 GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
@@ -56,13 +63,15 @@ class Part:
 
 
 def collect(gold: GoldSetLike, *, name: str | None = None, exclude: Sequence[str] = (), pool_size: int = 100,
-            progress: Callable[[int, str], None] | None = None) -> Part:
-    """Parse and label ``gold``'s documents (those in ``exclude`` skipped) for its own schema."""
+            progress: Callable[[int, str], None] | None = None, encoder: Encoder | None = None) -> Part:
+    """Parse and label ``gold``'s documents (those in ``exclude`` skipped) for its own schema; with an
+    ``encoder`` the rows carry the semantic features too (feature set 2)."""
     skip = set(exclude)
     paths = gold.paths()
     keep = [i for i, d in enumerate(gold.docs) if d.id not in skip]
-    groups, stats = build_examples([gold.docs[i] for i in keep], [paths[i] for i in keep], gold.schema,
-                                   pool_size=pool_size, progress=progress)
+    with using_encoder(encoder):
+        groups, stats = build_examples([gold.docs[i] for i in keep], [paths[i] for i in keep], gold.schema,
+                                       pool_size=pool_size, progress=progress)
     label = name or gold.name
     groups = [dataclasses.replace(g, doc_id=f"{label}/{g.doc_id}") for g in groups]
     return Part(label, groups, stats, [f.name for f in choosable_fields(gold.schema)], gold.split)
@@ -88,11 +97,12 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
                 description: str = "", crosses: bool = True) -> dict[str, Any]:
     """Fit one student on every part's groups, calibrate it on the held-back documents, write it; → its card.
 
-    ``crosses=False`` drops the hashed field×context crosses (a schema-agnostic student: dense features only)."""
+    ``crosses=False`` drops the hashed field×context crosses (dense features only, semantic ones included).
+    Parts collected with an encoder train a feature-set-2 student (it reads MiniLM cosines; see the card)."""
     if kind not in ("lightgbm", "logistic"):
         raise ValueError(f"unknown student kind {kind!r} (lightgbm or logistic)")
     if not crosses:
-        parts = [dataclasses.replace(p, groups=[dataclasses.replace(g, rows=[[x for x in r if x[0] < N_DENSE]
+        parts = [dataclasses.replace(p, groups=[dataclasses.replace(g, rows=[[x for x in r if x[0] < N_DENSE or x[0] >= N_FEATURES]
                                                                              for r in g.rows]) for g in p.groups])
                  for p in parts]
     cal_ids = _split(parts, seed, calib_fraction)
@@ -100,6 +110,8 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     held = [g for p in parts for g in p.groups if g.doc_id in cal_ids]
     rows = [r for g in fit for r in g.rows]
     labels = [y for g in fit for y in g.labels]
+    n_features = width(rows)
+    semantic = n_features > N_FEATURES
     if not rows or len(set(labels)) < 2:
         raise ValueError(f"not enough labelled candidates to train on ({len(rows)} rows, {sum(labels)} correct)")
     model: Any = _fit_lightgbm(rows, labels, seed, rounds) if kind == "lightgbm" else _fit_logistic(rows, labels, seed)
@@ -127,7 +139,8 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     out.mkdir(parents=True, exist_ok=True)
     write_model(out, kind, model, cal)
     card = {
-        "format": 1, "kind": kind, "feature_set": FEATURE_SET_VERSION, "features": N_FEATURES,
+        "format": 1, "kind": kind, "feature_set": SEMANTIC_FEATURE_SET if semantic else FEATURE_SET_VERSION,
+        "features": n_features, "semantic": {"encoder": ENCODER_NAME, "features": list(SEMANTIC)} if semantic else None,
         "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,
         "rounds": rounds if kind == "lightgbm" else None, "threshold": threshold, "thresholds": {},
         "calibration": "isotonic", "description": description, "crosses": crosses,

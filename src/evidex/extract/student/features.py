@@ -13,6 +13,10 @@ candidate sits after the word *total*" carries over to a schema the student neve
 
 Pure Python (no numpy): :func:`featurize` returns sparse rows ``[(column, value), …]``; deterministic
 (crc32 hashing, no ``hash()``), and cheap (one pass per document for shared context, then per pair).
+
+Feature set ``"2"`` adds, after these :data:`N_FEATURES` columns, MiniLM cosines between the field's name and
+description and the candidate's label, left words, previous line and text (:mod:`.semantic`), computed when the
+:class:`DocFeatures` has an encoder.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from decimal import Decimal
 
 from evidex.extract.candidates import Candidate, words
 from evidex.extract.prior import FieldQuery, conflict, overlap, rank, shape, type_score
+from evidex.extract.student.semantic import N_SEMANTIC, SEMANTIC, Encoder, context_encoder, semantic_rows
 from evidex.model import Document, Field
 
 FEATURE_SET_VERSION = "1"
@@ -56,14 +61,15 @@ _DENSE: list[str] = [
 ]
 DENSE_INDEX = {n: i for i, n in enumerate(_DENSE)}
 N_DENSE = len(_DENSE)
-N_FEATURES = N_DENSE + HASH_BUCKETS
+N_FEATURES = N_DENSE + HASH_BUCKETS  # feature set 1
+N_FEATURES_SEMANTIC = N_FEATURES + N_SEMANTIC  # feature set 2: set 1 + the semantic columns
 
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:RM|USD|EUR|GBP|MYR|SGD)\b")
 _AMOUNT_NUM = re.compile(r"-?\d[\d,.' ]*")
 
 
-def feature_names() -> list[str]:
-    return [*_DENSE, *(f"hash:{i}" for i in range(HASH_BUCKETS))]
+def feature_names(semantic: bool = False) -> list[str]:
+    return [*_DENSE, *(f"hash:{i}" for i in range(HASH_BUCKETS)), *(SEMANTIC if semantic else ())]
 
 
 def _grams(s: str) -> set[str]:
@@ -116,10 +122,19 @@ class FieldInfo:
 
 
 class DocFeatures:
-    """Per-document context shared by all (field, candidate) pairs: line index, repetition, amounts, nodes."""
+    """Per-document context shared by all (field, candidate) pairs: line index, repetition, amounts, nodes.
 
-    def __init__(self, doc: Document, candidates: Sequence[Candidate]) -> None:
+    ``encoder``: the sentence encoder of the semantic features (feature set 2); ``None`` leaves them out; by
+    default the one of an enclosing :func:`~evidex.extract.student.semantic.using_encoder` block (if any)."""
+
+    def __init__(self, doc: Document, candidates: Sequence[Candidate], encoder: Encoder | bool | None = True) -> None:
         self.doc = doc
+        self.encoder: Encoder | None = None
+        if encoder is True:
+            self.encoder = context_encoder()
+        elif encoder is not False and encoder is not None:
+            self.encoder = encoder
+        self.sem_strings: dict[int, tuple[tuple[str, ...], ...]] = {}
         text = doc.text
         self.n = max(1, len(text))
         self.newlines = [i for i, ch in enumerate(text) if ch == "\n"]
@@ -309,8 +324,12 @@ def field_rows(df: DocFeatures, fi: FieldInfo, candidates: Sequence[Candidate],
     """The field's candidate pool and the sparse feature row of each of its candidates."""
     ranked = pool(fi, candidates, limit)
     top = ranked[0][1] if ranked else 0.0
-    return ranked, [featurize(df, fi, c, p, i, top) for i, (c, p) in enumerate(ranked)]
+    rows = [featurize(df, fi, c, p, i, top) for i, (c, p) in enumerate(ranked)]
+    if df.encoder is not None:
+        for row, extra in zip(rows, semantic_rows(df, fi.field, [c for c, _ in ranked], N_FEATURES), strict=True):
+            row.extend(extra)
+    return ranked, rows
 
 
-__all__ = ["FEATURE_SET_VERSION", "HASH_BUCKETS", "N_FEATURES", "DocFeatures", "FieldInfo", "feature_names",
+__all__ = ["FEATURE_SET_VERSION", "HASH_BUCKETS", "N_FEATURES", "N_FEATURES_SEMANTIC", "DocFeatures", "FieldInfo", "feature_names",
            "featurize", "field_rows", "pool"]

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidex.errors import ConfigError
-from evidex.extract.student.features import FEATURE_SET_VERSION, N_FEATURES
+from evidex.errors import ConfigError, MissingDependencyError
+from evidex.extract.student.features import FEATURE_SET_VERSION, N_FEATURES, N_FEATURES_SEMANTIC
+from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
 
 CARD = "card.json"
 CALIBRATION = "calibration.json"
@@ -144,19 +145,24 @@ class TreeEnsemble:
         return out
 
 
-def dense(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
-    """Sparse rows → a float64 numpy matrix of ``N_FEATURES`` columns."""
+def width(rows: Sequence[Sequence[tuple[int, float]]]) -> int:
+    """The number of columns of a feature set: set 1's, or set 2's when a row has a semantic column."""
+    return N_FEATURES_SEMANTIC if any(j >= N_FEATURES for r in rows for j, _ in r) else N_FEATURES
+
+
+def dense(rows: Sequence[Sequence[tuple[int, float]]], n_features: int | None = None) -> Any:
+    """Sparse rows → a float64 numpy matrix of ``n_features`` columns (default: :func:`width`)."""
     import numpy as np
 
-    m = np.zeros((len(rows), N_FEATURES), dtype=np.float64)
+    m = np.zeros((len(rows), n_features or width(rows)), dtype=np.float64)
     for i, r in enumerate(rows):
         for j, v in r:
             m[i, j] = v
     return m
 
 
-def sparse(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
-    """Sparse rows → a scipy CSR matrix of ``N_FEATURES`` columns (training-size data)."""
+def sparse(rows: Sequence[Sequence[tuple[int, float]]], n_features: int | None = None) -> Any:
+    """Sparse rows → a scipy CSR matrix of ``n_features`` columns (default: :func:`width`; training-size data)."""
     import numpy as np
     from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
@@ -169,7 +175,7 @@ def sparse(rows: Sequence[Sequence[tuple[int, float]]]) -> Any:
             vals.append(v)
         indptr.append(len(cols))
     return csr_matrix((np.asarray(vals, dtype=np.float64), np.asarray(cols, dtype=np.int32),
-                       np.asarray(indptr, dtype=np.int64)), shape=(len(rows), N_FEATURES))
+                       np.asarray(indptr, dtype=np.int64)), shape=(len(rows), n_features or width(rows)))
 
 
 @dataclass
@@ -188,6 +194,24 @@ class StudentModel:
         return float(self.card.get("threshold", 0.5))
 
     @property
+    def n_features(self) -> int:
+        return int(self.card.get("features", N_FEATURES))
+
+    @property
+    def semantic(self) -> bool:
+        """Whether the model reads the MiniLM semantic features (feature set 2)."""
+        return str(self.card.get("feature_set")) == SEMANTIC_FEATURE_SET
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """The sentence encoder of the semantic features (loaded once per process), or ``None``."""
+        if not self.semantic:
+            return None
+        from evidex.embed import load_minilm
+
+        return load_minilm()
+
+    @property
     def pool_size(self) -> int:
         return int(self.card.get("pool_size", 60))
 
@@ -202,7 +226,7 @@ class StudentModel:
             if self._booster is None:
                 assert self._trees is not None
                 return self._trees.predict(rows)
-            out = self._booster.predict(dense(rows), num_threads=1)
+            out = self._booster.predict(dense(rows, self.n_features), num_threads=1)
             return [float(v) for v in out]
         assert self._weights is not None
         bias, w = self._weights
@@ -228,9 +252,17 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
         raise ConfigError(f"{p} is not a student model directory (no {CARD})",
                           hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
     card = json.loads(card_path.read_text(encoding="utf-8"))
-    if str(card.get("feature_set")) != FEATURE_SET_VERSION:
+    fs = str(card.get("feature_set"))
+    if fs not in (FEATURE_SET_VERSION, SEMANTIC_FEATURE_SET):
         raise ConfigError(f"student {p} was trained on feature set {card.get('feature_set')!r}; this evidex computes "
-                          f"feature set {FEATURE_SET_VERSION!r}", hint="retrain it with `evidex train`")
+                          f"feature sets {FEATURE_SET_VERSION!r} and {SEMANTIC_FEATURE_SET!r}",
+                          hint="retrain it with `evidex train`")
+    if fs == SEMANTIC_FEATURE_SET:
+        from evidex.embed import INSTALL_HINT, available
+
+        if not available():
+            raise MissingDependencyError(f"student {p} reads {ENCODER_NAME} sentence embeddings (feature set "
+                                         f"{fs}), whose weights are not installed", hint=INSTALL_HINT)
     cal = Calibration.from_dict(json.loads((p / CALIBRATION).read_text(encoding="utf-8")))
     kind = str(card.get("kind", "lightgbm"))
     m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()})
@@ -247,8 +279,8 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
     elif kind == "logistic":
         w = json.loads((p / LOGISTIC).read_text(encoding="utf-8"))
         weights = [float(v) for v in w["weights"]]
-        if len(weights) != N_FEATURES:
-            raise ConfigError(f"student {p}: {len(weights)} weights for {N_FEATURES} features")
+        if len(weights) != m.n_features:
+            raise ConfigError(f"student {p}: {len(weights)} weights for {m.n_features} features")
         m._weights = (float(w["bias"]), weights)
     else:
         raise ConfigError(f"student {p}: unknown model kind {kind!r}")
@@ -256,4 +288,4 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
 
 
 __all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "Calibration", "StudentModel", "TreeEnsemble", "dense",
-           "load_student", "sparse"]
+           "load_student", "sparse", "width"]

@@ -50,7 +50,7 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
                  candidates: Sequence[Candidate], infos: dict[str, FieldInfo] | None = None) -> list[Choice]:
     """One :class:`Choice` per field from the student's calibrated probabilities."""
     infos = infos if infos is not None else {}
-    df = DocFeatures(doc, candidates)
+    df = DocFeatures(doc, candidates, model.encoder)
     plans = []
     rows: list[list[tuple[int, float]]] = []
     for f in fields:
