@@ -9,6 +9,7 @@ tokenizer (4 characters per token), the same for every selector. No model is cal
 
     .venv/bin/python bench/selection_recall.py kleister-nda --split dev-0
     .venv/bin/python bench/selection_recall.py sroie --sample 100
+    .venv/bin/python bench/selection_recall.py cuad --sample 60 --categories parties,agreement_date,governing_law
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ def main() -> int:
     ap.add_argument("--split")
     ap.add_argument("--sample", type=int)
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--categories", help="CUAD: comma-separated fields (e.g. parties,agreement_date)")
     ap.add_argument("--data-root", default="../shared/data")
     ap.add_argument("--selectors", default="relevant:200,relevant:400,structured")
     ap.add_argument("--budgets", default="1/5,1/10,256,512,1024")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    gold = load_gold(a.dataset, a.split, data_root=a.data_root, sample=a.sample, limit=a.limit)
+    opts = {"categories": tuple(a.categories.split(","))} if a.categories else None
+    gold = load_gold(a.dataset, a.split, data_root=a.data_root, sample=a.sample, limit=a.limit, options=opts)
     fields = {f.name: f for f in gold.schema.fields}
     queries = [f"{f.name} {f.description}" for f in gold.schema.fields]
     docs = []

@@ -99,3 +99,53 @@ def test_registered_and_offered_by_the_cli(tmp_path: Path) -> None:
     vs, ve = map(int, a.split("-"))
     ss, se = map(int, b.split("-"))
     assert view[vs:ve] == parse_bytes(CONTRACT, "nda.md").text[ss:se]
+
+
+SIGNED = (
+    "# Confidentiality Agreement\n\n"
+    + "".join(f"{i}. The Receiving Party shall hold the information of the Disclosing Party in confidence and use it "
+              f"only for the purpose of clause {i}; the Parties agree that this Agreement binds each Party.\n\n"
+              for i in range(1, 40))
+    + "This Agreement shall be governed by the laws of the State of Oregon.\n\n"
+    "IN WITNESS WHEREOF, the parties have signed this Agreement.\n\n"
+    "NORTHWIND TRADERS CORP.\nBy: /s/ Jane Q. Roe\nName: Jane Q. Roe\nTitle: President\n\n"
+    "Alder Pike\n/s/ Alder Pike\n(Print Name)\n"
+).encode()
+PARTY_SCHEMA = Schema.from_dict({"name": "nda", "fields": {
+    "party": {"type": "string", "description": "each company or person that is a party to the agreement"},
+    "jurisdiction": {"type": "string", "description": "US state or country whose law governs the agreement"},
+}})
+
+
+def test_parties_named_only_in_the_signature_block_are_read() -> None:
+    """Party names that only appear in a signature block (By:/Name:/(Print Name) lines, found by their structure)
+    are read at a fifth of the tokens, with the governing-law clause (a place named in it)."""
+    doc = parse_bytes(SIGNED, "nda.txt")
+    reading = Reading(doc)
+    budget = reading.count(reading.view.text) // 5
+    sel = StructuredSelector().select(reading, [f"{f.name} {f.description}" for f in PARTY_SCHEMA.fields], budget,
+                                      chunk_tokens=400)
+    (view,) = sel.views
+    assert reading.count(view.text) <= budget
+    for needle in ("NORTHWIND TRADERS CORP.", "Alder Pike", "State of Oregon"):
+        assert needle in view.text, needle
+    assert "NORTHWIND TRADERS CORP.\nBy: /s/ Jane Q. Roe" in view.text  # the block is one unit, not cut at "By:"
+
+
+def test_a_small_budget_still_gives_each_field_its_best_unit() -> None:
+    """Fields take turns (the surest first): at 60 tokens the party clause and the governing-law clause are both
+    read, although each field's clauses alone could fill the budget."""
+    text = ("Preamble of the agreement between the undersigned.\n\n"
+            + "".join(f"{i}. Each Party shall protect the information of the other Party and each Party's affiliates "
+                      f"shall do the same under clause {i}.\n\n" for i in range(1, 25))
+            + "This Agreement is made between Acme Robotics Inc. (the “Company”) and Blue Harbor LLC (“Vendor”).\n\n"
+            + "".join(f"{i}. The law of the agreement is the law stated below under clause {i}.\n\n"
+                      for i in range(30, 50))
+            + "This Agreement is governed by the laws of the State of New York.\n").encode()
+    reading = Reading(parse_bytes(text, "nda.txt"))
+    sel = StructuredSelector().select(reading, [f"{f.name} {f.description}" for f in PARTY_SCHEMA.fields], 60,
+                                      chunk_tokens=400)
+    (view,) = sel.views
+    assert "Acme Robotics Inc." in view.text and "State of New York" in view.text
+    ledger = sel.extra["per_query"]
+    assert all(ledger[q] for q in ledger)
