@@ -3,7 +3,8 @@
 The same steps as the ``tokenizers`` fast tokenizer all-MiniLM-L6-v2 ships (``BertNormalizer`` with
 ``lowercase`` and accents stripped, ``BertPreTokenizer``, ``WordPiece`` with the ``##`` prefix): control
 characters are dropped, whitespace splits, every punctuation character and every CJK ideograph is a word of its
-own, each word is lower-cased and stripped of combining marks, then split greedily longest-match-first into
+own, each word is lower-cased and stripped of combining marks (and of control characters such as U+200B,
+removed without splitting the word), then split greedily longest-match-first into
 vocabulary pieces (a word with no split, or longer than 100 characters, becomes ``[UNK]``).
 """
 
@@ -44,7 +45,9 @@ def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     start = -1
     for i, ch in enumerate(text):
-        if _is_control(ch) or _is_space(ch):
+        if _is_control(ch):
+            continue  # removed (clean_text), without splitting the word around it
+        if _is_space(ch):
             if start >= 0:
                 out.append((text[start:i], start, i))
                 start = -1
@@ -61,7 +64,8 @@ def words_with_offsets(text: str) -> list[tuple[str, int, int]]:
 
 
 def _normalize(word: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFD", word.lower()) if unicodedata.category(ch) != "Mn")
+    return "".join(ch for ch in unicodedata.normalize("NFD", word.lower())
+                   if unicodedata.category(ch) != "Mn" and not _is_control(ch))
 
 
 class WordPiece:
