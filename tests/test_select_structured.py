@@ -149,3 +149,72 @@ def test_a_small_budget_still_gives_each_field_its_best_unit() -> None:
     assert "Acme Robotics Inc." in view.text and "State of New York" in view.text
     ledger = sel.extra["per_query"]
     assert all(ledger[q] for q in ledger)
+
+
+def test_format_spread_runs_every_format_on_the_compressed_prompt(tmp_path: Path) -> None:
+    """`bench --format-spread 3 --selector structured --budget N`: each of the three prompt formats reads the
+    selected view (prompt tokens far below the document's), and the spread is computed over the three runs."""
+    from evidex.eval.bench import run_bench
+    from evidex.pipeline.spec import PipelineSpec
+
+    docs = []
+    for k in range(2):
+        f = tmp_path / f"nda{k}.md"
+        f.write_bytes(CONTRACT)
+        docs.append({"id": f"nda{k}", "path": f.name, "fields": {"term": "three (3) years"}})
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(d) for d in docs), encoding="utf-8")
+    answer = json.dumps({"party": None, "term": "three (3) years", "jurisdiction": None, "audit_fee": None})
+    spec = PipelineSpec.parse({"schema": SCHEMA.to_dict(),
+                               "backend": {"name": "fake", "options": {"outputs": [answer] * 6}},
+                               "extract": {"mode": "generate", "selector": "structured", "budget_tokens": 150}})
+    res = run_bench(spec, str(gold), None, formats=3, output=tmp_path / "p.jsonl", schema=SCHEMA)
+    full = Reading(parse_bytes(CONTRACT, "nda.md")).count(parse_bytes(CONTRACT, "nda.md").text)
+    assert [r.format for r in res.runs] == [0, 1, 2]
+    for r in res.runs:
+        u = r.report.usage
+        assert u is not None and u.calls == 2
+        assert u.tokens_in / u.docs < full / 3  # the compressed view, in every format
+        assert r.report.primary == 1.0
+
+
+def _orders_xlsx() -> bytes:
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Orders"
+    ws.append(["Order ID", "Customer", "Ship date", "Amount"])
+    for i in range(1, 400):
+        ws.append([f"SO-{1000 + i}", f"Customer {i % 37}", f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}", round(10.5 * i, 2)])
+    summary = wb.create_sheet("Summary")
+    for row in (["Metric", "Value"], ["Grand total", 123456.78], ["Region", "EMEA"]):
+        summary.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_sheets_are_read_as_rows_under_their_header_row() -> None:
+    """A generated workbook (400 rows + a summary sheet): at ~3 % of its tokens each field gets its row, each row
+    comes after its sheet's header row (once per table), and every character maps back to a cell."""
+    doc = parse_bytes(_orders_xlsx(), "orders.xlsx")
+    reading = Reading(doc)
+    total = reading.count(reading.view.text)
+    sel = StructuredSelector().select(reading, ["grand_total the total of all orders",
+                                                "ship_date ship date of order SO-1200"], 140, chunk_tokens=400)
+    (view,) = sel.views
+    assert reading.count(view.text) <= 140 < total / 30
+    text = view.text
+    assert text.count("| Order ID | Customer | Ship date | Amount |") == 1
+    assert text.count("| Metric | Value |") == 1
+    assert text.index("| Order ID |") < text.index("| SO-1200 |") < text.index("| Metric |") < text.index("| Grand total |")
+    for seg in view.map.segments:
+        if seg.se > seg.ss and not seg.coarse:
+            assert text[seg.vs:seg.ve] == doc.text[seg.ss:seg.se]
+    row = text.index("| SO-1200 |")
+    src = view.to_source(Span(row + 2, row + 9))
+    assert doc.text[src.start:src.end] == "SO-1200"
