@@ -189,3 +189,20 @@ def test_cli_train_and_extract_use_the_tagger(setup: tuple[Path, Path, Path], tm
                 assert _norm(text[ev[0]["start"] : ev[-1]["end"]]) == gold_fields["sender"], ev
         right[tagger] = n
     assert right["off"] == 0 and right["auto"] >= 8, right
+
+
+def test_auto_drops_a_field_the_tagger_cannot_find(setup: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    root, _, _ = setup
+    # a field whose gold value is printed nowhere: every value misses a candidate, and no tagger can find it
+    rows = [json.loads(x) for x in (root / "train" / "gold.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["path"] = str(root / "train" / r["path"])
+        r["fields"]["branch"] = "NORTH WING"
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    schema = Schema.from_yaml(SCHEMA_YAML + "  branch:\n    type: string\n    description: Branch.\n")
+    gs = load_jsonl_gold(gold, schema=schema)
+    rep = tagger_for_training(gs, [], tmp_path / "m", "auto", seed=0, max_iter=60)
+    assert rep.coverage_before.miss_share("branch") == 1.0
+    assert rep.fields == ["sender"] and rep.dropped == {"branch": 1.0}
+    assert (tmp_path / "m" / TAGGER_MODEL).is_file()

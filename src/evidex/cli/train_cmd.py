@@ -5,8 +5,9 @@
 gold JSONL (format: :mod:`evidex.eval.datasets.jsonl`). Use the result with ``--student DIR`` on ``extract``/``bench``.
 
 ``--tagger auto`` (the default) also trains a CRF span tagger (:mod:`evidex.distill.tagger`) for the fields where
-at least 5 % of the gold values are no candidate at all (multi-line names and addresses): no candidate scorer can
-be right there, and elsewhere the tagger would only cost training time. Its spans become candidates (source
+at least 5 % of the gold values are no candidate at all (multi-line names and addresses: no candidate scorer can
+be right there) and where cross-fitted taggers at least halve that share (where they find few of the missing
+values, their spans mostly distract the student: measured on Kleister-NDA). Its spans become candidates (source
 ``tagger``) of the student's training documents (cross-fitted) and of every document ``--student DIR`` reads.
 """
 
@@ -45,7 +46,7 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed: the same seed and data write an identical model directory.")] = 0,
     rounds: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 300,
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
-    tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate), all, off, or comma-separated field names.")] = "auto",
+    tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate and a cross-fitted tagger at least halves that), all, off, or comma-separated field names.")] = "auto",
     tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
 ) -> None:
     """Train a student from gold: a candidate scorer whose score is a calibrated probability of being right.
@@ -134,8 +135,9 @@ def _report(report: Any, kind: str, exclude: list[str], output: Path, tag: Any, 
     if tag is not None:
         after = tag.coverage_after.to_dict() if tag.coverage_after is not None else {}
         for f, d in tag.coverage_before.to_dict().items():
-            more = (f" → {after[f]['miss_share']:.1%} with the tagger's (cross-fitted) spans"
-                    if f in after and f in tag.fields else " (not tagged)")
+            more = (f" → {after[f]['miss_share']:.1%} with the tagger's (cross-fitted) spans" if f in tag.fields
+                    else f" → {tag.dropped[f]:.1%} with a cross-fitted tagger: not halved, not tagged"
+                    if f in tag.dropped else " (not tagged)")
             console.print(f"  {f}: {d['miss_share']:.1%} of {d['gold']} gold values no candidate{more}")
         if tag.fields:
             console.print(f"span tagger ({', '.join(tag.fields)}): {tag.counts.get('windows', 0)} windows, "

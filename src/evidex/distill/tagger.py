@@ -4,9 +4,11 @@
    grounding machinery (:func:`evidex.ground.validate.make_extraction`: exact or normalized alignments only — a
    fuzzy one is not a reliable label), and the built-in candidates are checked against every gold value
    (strictly, type-aware, or loosely: :func:`evidex.distill.data.value_keys` / ``loose_key``) — the *coverage*.
-2. The fields to tag are those where at least ``min_miss`` of the gold values have no matching candidate
-   (``fields="auto"``; the tagger cannot help a field every value of which is already a candidate, and costs
-   training time there), or every choosable field (``"all"``), or the ones named.
+2. The fields to tag are those where at least 5 % of the gold values have no matching candidate *and* the
+   cross-fitted taggers' spans (step 4) at least halve that share (``fields="auto"``: the tagger cannot help a
+   field every value of which is already a candidate, and where it finds few of the missing values it mostly
+   adds wrong candidates — measured on Kleister-NDA's party and term, docs/benchmarks.md "Span tagger"), or
+   every choosable field (``"all"``), or the ones named.
 3. Token sequences: windows of at most 256 tokens ending at line ends; every window holding a gold span is kept,
    windows without one are sampled (``neg_keep``, seeded). Labels are BIO per field.
 4. **Cross-fitting**: the student must learn how far to trust tagger candidates on documents the tagger did not
@@ -49,7 +51,8 @@ from evidex.ground.validate import make_extraction
 from evidex.model import Document, Field, Grounding, Schema
 from evidex.parse import parse_file
 
-MIN_MISS = 0.05  # fields="auto": tag a field when at least this share of its gold values has no candidate
+MIN_MISS = 0.05  # fields="auto": tag a field when at least this share of its gold values has no candidate…
+MIN_GAIN = 0.5  # …and the cross-fitted tagger's spans at least halve that share
 OUTCOMES = ("strict", "loose", "none")
 
 
@@ -243,27 +246,22 @@ class TaggerReport:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     proposer: CrossFitProposer | None = None
+    dropped: dict[str, float] = field(default_factory=dict)  # field → its miss share with cross-fitted spans
 
 
-def train_tagger(prepared: Sequence[Prepared], schema: Schema, fields: Sequence[str], out_dir: Path,
-                 coverage_before: Coverage, *, seed: int = 0, folds: int = 2, max_iter: int = 100,
-                 progress: Callable[[str, int, int], None] | None = None) -> TaggerReport:
-    """Cross-fitted fold taggers (for the student's training candidates) and the final tagger on all documents
-    (written to ``out_dir/tagger.crfsuite``)."""
-    import time
-
-    t0 = time.monotonic()
+def _cross_fit(prepared: Sequence[Prepared], schema: Schema, fields: Sequence[str], *, seed: int, folds: int,
+               max_iter: int, phase: Callable[[str], Callable[[int, int], None] | None]
+               ) -> tuple[CrossFitProposer | None, Coverage | None]:
+    """Fold taggers, each trained without the documents it tags, and the coverage their spans give."""
     types = {f.name: f.type.value for f in schema.fields if f.name in fields}
     ids = sorted(p.id for p in prepared)
     random.Random(seed).shuffle(ids)
     fold_of = {d: i % folds for i, d in enumerate(ids)}
+    if len(ids) < 2 * folds:
+        return None, None
     taggers: dict[str, SpanTagger] = {}
     tmp = tempfile.TemporaryDirectory(prefix="evidex-tagger-")  # the fold models live as long as the proposer
-
-    def phase(name: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else (lambda i, n: progress(name, i, n))
-
-    for k in range(folds if len(ids) >= 2 * folds else 0):
+    for k in range(folds):
         path = Path(tmp.name) / f"fold{k}.crfsuite"
         fit([p for p in prepared if fold_of[p.id] != k], fields, path, seed=seed, max_iter=max_iter,
             progress=phase(f"tagger fold {k + 1}/{folds}"))
@@ -271,13 +269,43 @@ def train_tagger(prepared: Sequence[Prepared], schema: Schema, fields: Sequence[
         for p in prepared:
             if fold_of[p.id] == k:
                 taggers[_key(p.doc)] = t
+    cross = CrossFitProposer(taggers, tmp)
+    return cross, coverage_of(prepared, schema, lambda p: cross.propose(p.doc))
+
+
+def train_tagger(prepared: Sequence[Prepared], schema: Schema, fields: Sequence[str], out_dir: Path,
+                 coverage_before: Coverage, *, seed: int = 0, folds: int = 2, max_iter: int = 100,
+                 min_gain: float | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> TaggerReport:
+    """Cross-fitted fold taggers (for the student's training candidates) and the final tagger on all documents
+    (written to ``out_dir/tagger.crfsuite``). With ``min_gain``, a field is kept only when the fold taggers'
+    spans cut its share of gold values without a candidate by at least that fraction (else the tagger only adds
+    wrong candidates there); the others are reported in ``dropped``."""
+    import time
+
+    t0 = time.monotonic()
+
+    def phase(name: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else (lambda i, n: progress(name, i, n))
+
+    cross, after = _cross_fit(prepared, schema, fields, seed=seed, folds=folds, max_iter=max_iter, phase=phase)
+    dropped: dict[str, float] = {}
+    if min_gain is not None and after is not None:
+        for f in fields:
+            b, a = coverage_before.miss_share(f), after.miss_share(f)
+            if b <= 0 or (b - a) / b < min_gain:
+                dropped[f] = round(a, 4)
+        if dropped:
+            fields = [f for f in fields if f not in dropped]
+            if not fields:
+                (out_dir / TAGGER_MODEL).unlink(missing_ok=True)
+                return TaggerReport([], coverage_before, after, {}, time.monotonic() - t0, None, dropped)
+            cross, after = _cross_fit(prepared, schema, fields, seed=seed, folds=folds, max_iter=max_iter,
+                                      phase=phase)
     out_dir.mkdir(parents=True, exist_ok=True)
     counts = fit(prepared, fields, out_dir / TAGGER_MODEL, seed=seed, max_iter=max_iter,
                  progress=phase("tagger (all documents)"))
-    cross = CrossFitProposer(taggers, tmp)
-    after = coverage_of(prepared, schema, lambda p: cross.propose(p.doc)) if taggers else None
-    rep = TaggerReport(list(fields), coverage_before, after, counts, time.monotonic() - t0, cross if taggers else None)
-    return rep
+    return TaggerReport(list(fields), coverage_before, after, counts, time.monotonic() - t0, cross, dropped)
 
 
 def write_card_entry(out_dir: Path, report: TaggerReport, schema: Schema, *, seed: int, max_iter: int,
@@ -317,8 +345,8 @@ def tagger_for_training(gold: Any, exclude: Sequence[str], out_dir: Path, which:
         (out_dir / TAGGER_MODEL).unlink(missing_ok=True)
         return TaggerReport([], before)
     return train_tagger(prepared, gold.schema, fields, out_dir, before, seed=seed, folds=folds, max_iter=max_iter,
-                        progress=progress)
+                        min_gain=MIN_GAIN if which == "auto" else None, progress=progress)
 
 
-__all__ = ["MIN_MISS", "TAGGER_MODEL", "Coverage", "CrossFitProposer", "Prepared", "TaggerReport", "align", "choose_fields",
+__all__ = ["MIN_GAIN", "MIN_MISS", "TAGGER_MODEL", "Coverage", "CrossFitProposer", "Prepared", "TaggerReport", "align", "choose_fields",
            "coverage_of", "fit", "match", "prepare", "tagger_for_training", "train_tagger", "write_card_entry"]
