@@ -206,3 +206,18 @@ def test_auto_drops_a_field_the_tagger_cannot_find(setup: tuple[Path, Path, Path
     assert rep.coverage_before.miss_share("branch") == 1.0
     assert rep.fields == ["sender"] and rep.dropped == {"branch": 1.0}
     assert (tmp_path / "m" / TAGGER_MODEL).is_file()
+
+
+def test_train_without_crfsuite_skips_the_default_tagger(setup: tuple[Path, Path, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import evidex.cli.train_cmd as train_cmd
+
+    root, _, _ = setup
+    monkeypatch.setattr(train_cmd, "crf_available", lambda: False)
+    args = ["train", str(root / "train" / "gold.jsonl"), "--schema", str(root / "train" / "schema.yaml"), "--rounds",
+            "5"]
+    res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "a")])
+    assert res.exit_code == 0, res.output
+    assert "no span tagger" in res.output and not (tmp_path / "a" / TAGGER_MODEL).exists()
+    res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "b"), "--tagger", "all"])
+    assert res.exit_code != 0 and "python-crfsuite" in str(res.exception)

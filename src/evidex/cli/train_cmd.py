@@ -111,9 +111,13 @@ def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, it
     """Train the span tagger (``--tagger``) into ``output``; None when it is off."""
     from evidex.distill.tagger import TAGGER_MODEL, tagger_for_training
 
-    if which == "off":
+    if which == "off" or (which == "auto" and not crf_available()):
+        if which == "auto":  # the default: a student without a tagger rather than no student
+            console.print("[yellow]no span tagger: python-crfsuite is not installed[/] (pip install 'evidex[learn]')")
         (output / TAGGER_MODEL).unlink(missing_ok=True)
         return None
+    if not crf_available():
+        raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
     fields: str | list[str] = which if which in ("auto", "all") else [f.strip() for f in which.split(",") if f.strip()]
 
     def progress(phase: str, i: int, n: int) -> None:
@@ -123,6 +127,12 @@ def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, it
         return tagger_for_training(gs, exclude, output, fields, seed=seed, max_iter=iterations, progress=progress)
     except ValueError as e:
         raise UsageError(str(e), hint="--tagger auto|all|off or field names of the schema") from e
+
+
+def crf_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pycrfsuite") is not None
 
 
 def _report(report: Any, kind: str, exclude: list[str], output: Path, tag: Any, wall: float) -> None:
