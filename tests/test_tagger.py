@@ -221,3 +221,18 @@ def test_train_without_crfsuite_skips_the_default_tagger(setup: tuple[Path, Path
     assert "no span tagger" in res.output and not (tmp_path / "a" / TAGGER_MODEL).exists()
     res = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "b"), "--tagger", "all"])
     assert res.exit_code != 0 and "python-crfsuite" in str(res.exception)
+
+
+def test_training_reports_every_iteration(setup: tuple[Path, Path, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from evidex.distill.tagger import fit
+
+    root, _, _ = setup
+    gs = load_jsonl_gold(root / "train" / "gold.jsonl", schema=Schema.from_yaml(SCHEMA_YAML))
+    from evidex.distill.tagger import Coverage
+
+    prepared = prepare(gs.docs[:6], gs.paths()[:6], gs.schema, Coverage())
+    seen: list[tuple[int, int]] = []
+    fit(prepared, ["sender"], tmp_path / "t.crfsuite", max_iter=7, progress=lambda i, n: seen.append((i, n)))
+    assert seen and seen[0] == (1, 7) and all(n == 7 for _, n in seen) and len(seen) <= 7
+    assert capsys.readouterr().out == ""  # crfsuite's log is parsed, not printed

@@ -181,6 +181,8 @@ def choose_fields(schema: Schema, coverage: Coverage, which: str | Sequence[str]
 
 
 def _trainer(progress: Callable[[int, int], None] | None, max_iter: int) -> Any:
+    """A crfsuite trainer reporting each L-BFGS iteration to ``progress`` (crfsuite only parses its log when
+    verbose, so verbose it is, with every log handler silenced)."""
     import pycrfsuite  # type: ignore[import-untyped]
 
     class _Trainer(pycrfsuite.Trainer):  # type: ignore[misc]
@@ -188,7 +190,15 @@ def _trainer(progress: Callable[[int, int], None] | None, max_iter: int) -> Any:
             if progress is not None:
                 progress(int(info.get("num", 0)), max_iter)
 
-    return _Trainer(verbose=False)
+        def on_start(self, log: str) -> None: ...
+        def on_featgen_progress(self, log: str, percent: float) -> None: ...
+        def on_featgen_end(self, log: str) -> None: ...
+        def on_prepared(self, log: str) -> None: ...
+        def on_prepare_error(self, log: str) -> None: ...
+        def on_optimization_end(self, log: str) -> None: ...
+        def on_end(self, log: str) -> None: ...
+
+    return _Trainer(verbose=progress is not None)
 
 
 def fit(prepared: Sequence[Prepared], fields: Sequence[str], model_file: Path, *, seed: int = 0,
