@@ -236,3 +236,20 @@ def test_training_reports_every_iteration(setup: tuple[Path, Path, Path], tmp_pa
     fit(prepared, ["sender"], tmp_path / "t.crfsuite", max_iter=7, progress=lambda i, n: seen.append((i, n)))
     assert seen and seen[0] == (1, 7) and all(n == 7 for _, n in seen) and len(seen) <= 7
     assert capsys.readouterr().out == ""  # crfsuite's log is parsed, not printed
+
+
+def test_a_near_duplicate_tagged_span_tags_the_existing_candidate(tmp_path: Path) -> None:
+    from evidex.extract.candidates import Candidate
+    from evidex.extract.tagger import TaggedSpan, add_spans
+    from evidex.model import Span
+
+    path = tmp_path / "nda.txt"
+    path.write_text("This agreement between ACME, INC. and Bob Smith.\n", encoding="utf-8")
+    doc = parse_file(path)
+    s = doc.text.index("ACME")
+    base = [Candidate(0, Span(s, s + len("ACME, INC.")), "ACME, INC.", "org")]
+    out = add_spans(doc, base, [TaggedSpan("party", s, s + len("ACME, INC"), 0.9),
+                                TaggedSpan("party", doc.text.index("Bob"), doc.text.index("Bob") + 9, 0.8)],
+                    {"party": "string"})
+    assert len(out) == 2 and out[0].span == base[0].span and "tagger:party" in out[0].tags
+    assert out[1].source == "tagger" and out[1].text == "Bob Smith" and out[1].id == 1

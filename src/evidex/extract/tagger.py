@@ -33,6 +33,7 @@ from typing import Any
 from evidex.errors import ConfigError
 from evidex.extract.candidates import Candidate, _left_label
 from evidex.extract.prior import field_role
+from evidex.ground.keys import loose_key
 from evidex.model import Document, Field, FieldType, Layer, NodeKind, Span
 
 TAGGER_MODEL = "tagger.crfsuite"
@@ -301,7 +302,8 @@ class SpanTagger:
 def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSpan],
               types: dict[str, str]) -> list[Candidate]:
     """``base`` plus one candidate per tagged span (source ``tagger``, tags ``tagger:FIELD``, the field's type tag
-    and role); a span a base candidate already has only gains the ``tagger:FIELD`` tag."""
+    and role); a base candidate with the same span, or overlapping it with the same letters and digits, only gains
+    the ``tagger:FIELD`` tag (a near-duplicate would be a second, wrong value of a list field)."""
     items = list(base)
     at = {(c.span.start, c.span.end): i for i, c in enumerate(items)}
     n = max(1, len(doc.text))
@@ -310,6 +312,12 @@ def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSp
         role = field_role(Field(s.field, ftype)) if ftype is FieldType.STRING else None
         tags = {f"tagger:{s.field}", _TYPE_TAGS.get(ftype, "text"), *((role,) if role else ())}
         k = (s.start, s.end)
+        if k not in at:  # a candidate overlapping the span with the same letters and digits ("ACME, INC." for
+            key = loose_key(doc.text[s.start : s.end])  # the tagged "ACME, INC") is the same value: tag it instead
+            same = [i for i, c in enumerate(items) if c.source != SOURCE and c.span.start < s.end
+                    and s.start < c.span.end and loose_key(c.text) == key]
+            if same:
+                k = (items[same[0]].span.start, items[same[0]].span.end)
         if k in at:
             old = items[at[k]]
             items[at[k]] = dataclasses.replace(old, tags=old.tags | {f"tagger:{s.field}"})
