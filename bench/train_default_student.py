@@ -36,7 +36,8 @@ def main() -> None:
     ap.add_argument("--swde-train", type=int, default=400)
     ap.add_argument("--cuad", type=int, default=120)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--semantic", action="store_true", help="MiniLM semantic features (feature set 2)")
+    ap.add_argument("--semantic", action="store_true", help="MiniLM semantic features (feature set 2); give it "
+                    "a --cache of its own (parts are cached with one feature set: student_loo.py --semantic --out DIR)")
     a = ap.parse_args()
     t0 = time.monotonic()
     ps = parts(Path(a.data_root), Path(a.cache), a)
