@@ -85,13 +85,29 @@ def choosable_fields(schema: Schema) -> list[Field]:
     return [f for f in schema.fields if f.type in _CHOOSABLE]
 
 
+def gold_values(gold: GoldDocLike, f: Field) -> list[str]:
+    """The gold document's non-empty values of field ``f``, as text."""
+    return [str(v) for v in gold.fields.get(f.name, ()) if not is_null(v) and str(v).strip()]
+
+
+def match(f: Field, gold: str, candidates: Sequence[Candidate]) -> str:
+    """``strict`` when a candidate equals ``gold`` type-aware, ``loose`` when only letters and digits agree, else
+    ``none``."""
+    gk, gl = value_keys(f, gold), loose_key(gold)
+    if any(value_keys(f, c.text) & gk for c in candidates):
+        return "strict"
+    if gl and any(loose_key(c.text) == gl for c in candidates):
+        return "loose"
+    return "none"
+
+
 def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], candidates: Sequence[Candidate],
                    pool_size: int, stats: LabelStats, infos: dict[str, FieldInfo]) -> list[Group]:
     df = DocFeatures(doc, candidates)
     groups = []
     for f in fields:
         fi = infos.setdefault(f.name, FieldInfo.of(f))
-        golds = [str(v) for v in gold.fields.get(f.name, ()) if not is_null(v) and str(v).strip()]
+        golds = gold_values(gold, f)
         ranked, rows = field_rows(df, fi, candidates, pool_size)
         strict = [value_keys(f, c.text) for c, _ in ranked]
         loose = [loose_key(c.text) for c, _ in ranked]
@@ -109,7 +125,7 @@ def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], ca
                 for i in hit:
                     labels[i] = 1
                 continue
-            if any(value_keys(f, c.text) & gk or (gl and loose_key(c.text) == gl) for c in candidates):
+            if match(f, g, candidates) != "none":
                 stats.add(f.name, "outside_pool")
                 continue
             ex = make_extraction(f.name, f, g, doc.text, engine="gold")
@@ -144,4 +160,4 @@ def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Sc
     return groups, stats
 
 
-__all__ = ["GoldDocLike", "Group", "LabelStats", "ProposerLike", "build_examples", "choosable_fields", "label_document", "loose_key", "value_key", "value_keys"]
+__all__ = ["GoldDocLike", "Group", "LabelStats", "ProposerLike", "build_examples", "choosable_fields", "gold_values", "label_document", "loose_key", "match", "value_key", "value_keys"]

@@ -3,7 +3,7 @@
 1. Every gold document is parsed once; its gold values are aligned to spans of the canonical text with the
    grounding machinery (:func:`evidex.ground.validate.make_extraction`: exact or normalized alignments only — a
    fuzzy one is not a reliable label), and the built-in candidates are checked against every gold value
-   (strictly, type-aware, or loosely: :func:`evidex.distill.data.value_keys` / ``loose_key``) — the *coverage*.
+   (strictly, type-aware, or loosely: :func:`evidex.ground.keys.value_keys` / ``loose_key``) — the *coverage*.
 2. The fields to tag are those where at least 5 % of the gold values have no matching candidate *and* the
    cross-fitted taggers' spans (step 4) at least halve that share (``fields="auto"``: the tagger cannot help a
    field every value of which is already a candidate, and where it finds few of the missing values it mostly
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidex.distill.data import GoldDocLike, choosable_fields
+from evidex.distill.data import GoldDocLike, choosable_fields, gold_values, match
 from evidex.extract.candidates import Candidate, build_candidates
 from evidex.extract.tagger import (
     CARD,
@@ -45,8 +45,6 @@ from evidex.extract.tagger import (
     tokenize,
     windows,
 )
-from evidex.ground.keys import loose_key, value_keys
-from evidex.ground.normalize import is_null
 from evidex.ground.validate import make_extraction
 from evidex.model import Document, Field, Grounding, Schema
 from evidex.parse import parse_file
@@ -102,17 +100,6 @@ class Coverage:
         return {f: {**d, "miss_share": round(self.miss_share(f), 4)} for f, d in sorted(self.per_field.items())}
 
 
-def match(f: Field, gold: str, candidates: Sequence[Candidate]) -> str:
-    """``strict`` when a candidate equals ``gold`` type-aware, ``loose`` when only letters and digits agree, else
-    ``none``."""
-    gk, gl = value_keys(f, gold), loose_key(gold)
-    if any(value_keys(f, c.text) & gk for c in candidates):
-        return "strict"
-    if gl and any(loose_key(c.text) == gl for c in candidates):
-        return "loose"
-    return "none"
-
-
 def align(doc: Document, f: Field, gold: str) -> tuple[int, int] | None:
     """The span of ``doc.text`` the grounder aligns ``gold`` to (exact or normalized), first to last evidence."""
     ex = make_extraction(f.name, f, gold, doc.text, engine="gold")
@@ -122,7 +109,7 @@ def align(doc: Document, f: Field, gold: str) -> tuple[int, int] | None:
 
 
 def golds_of(g: GoldDocLike, fields: Sequence[Field]) -> dict[str, list[str]]:
-    return {f.name: [str(v) for v in g.fields.get(f.name, ()) if not is_null(v) and str(v).strip()] for f in fields}
+    return {f.name: gold_values(g, f) for f in fields}
 
 
 def prepare(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Schema, coverage: Coverage,
