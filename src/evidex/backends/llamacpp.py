@@ -216,7 +216,7 @@ class LlamaCppModel:
         llm = getattr(self, "llm", None)
         if llm is not None:
             llm.close()
-            self.llm = None  # type: ignore[assignment]
+            self.llm = None
 
     # ------------------------------------------------------------------ internals
     def _tokens(self, prompt: str) -> list[int]:
