@@ -3,7 +3,7 @@
 Built-in parts are declared as entry points in ``pyproject.toml`` exactly like third-party plugins (groups
 ``evidex.parsers``, ``evidex.backends``, ``evidex.modes``, ``evidex.selectors``, ``evidex.proposers``,
 ``evidex.scorers``, ``evidex.generators``, ``evidex.grounders``, ``evidex.writers``, ``evidex.datasets``,
-``evidex.executors``);
+``evidex.executors``, ``evidex.students``);
 nothing is imported until it is asked for. Tests and embedding applications may also :meth:`Registry.register`
 an object directly. :meth:`Registry.create` instantiates a registered class with validated options (its
 ``Options`` pydantic model: unknown keys are errors).
@@ -136,6 +136,7 @@ grounders: Registry[Any] = Registry("evidex.grounders", "grounder")  # raw value
 writers: Registry[Any] = Registry("evidex.writers", "writer")  # output formats (jsonl, csv, parquet, html)
 datasets: Registry[Any] = Registry("evidex.datasets", "dataset")  # dataset adapters (gold + schema)
 executors: Registry[Any] = Registry("evidex.executors", "executor")  # how a batch runs: local, process, ray
+students: Registry[Any] = Registry("evidex.students", "student")  # trained student directories by name
 
 STAGE_REGISTRIES: dict[str, Registry[Any]] = {
     "selector": selectors, "proposer": proposers, "scorer": scorers, "generator": generators, "grounder": grounders,

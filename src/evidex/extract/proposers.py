@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from evidex.errors import ConfigError
 from evidex.extract.candidates import Candidate, build_candidates
+from evidex.extract.student.names import resolve_student
 from evidex.extract.tagger import SpanTagger, add_spans
 from evidex.model import Document
 from evidex.registry import Options
@@ -34,7 +34,7 @@ class CandidateProposer:
 
 
 class TaggerOptions(CandidatesOptions):
-    model: str = ""  # a model directory holding a span tagger (written by `evidex train`)
+    model: str = ""  # a model directory holding a span tagger (written by `evidex train`), or a student's name
     min_prob: float | None = None  # spans under this mean tag probability are dropped (default: the card's)
 
 
@@ -55,10 +55,12 @@ class TaggerProposer:
 
     def __init__(self, options: TaggerOptions | None = None) -> None:
         self.o = options or TaggerOptions()
-        if not self.o.model or not Path(self.o.model).is_dir():
+        path = resolve_student(self.o.model) if self.o.model else None
+        if path is None or not path.is_dir():
             raise ConfigError(f"span tagger model directory {self.o.model!r} not found",
-                              hint="--stage-option proposer.model=MODEL_DIR (a directory `evidex train` wrote)")
-        self.tagger = _load(str(Path(self.o.model).resolve()), self.o.min_prob)
+                              hint="--stage-option proposer.model=MODEL_DIR (a directory `evidex train` wrote, "
+                                   "or a registered student's name)")
+        self.tagger = _load(str(path.resolve()), self.o.min_prob)
 
     def propose(self, doc: Document) -> Sequence[Candidate]:
         base = build_candidates(doc, include_furniture=self.o.include_furniture).items

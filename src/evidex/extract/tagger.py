@@ -336,10 +336,12 @@ def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSp
 
 
 def student_stages(model_dir: str | Path, stage_option: Sequence[str] | None) -> tuple[str | None, list[str]]:
-    """``--student DIR``: the proposer to run (``tagger`` when ``DIR`` holds a span tagger, else None: the
+    """``--student DIR`` (or a registered student's name): the proposer to run (``tagger`` when ``DIR`` holds a span tagger, else None: the
     default) and the stage options with the model directory for the scorer (and the tagger)."""
+    from evidex.extract.student.names import resolve_student  # a registered name → its directory
+
     opts = [*(stage_option or ()), f"scorer.model={model_dir}"]
-    if has_tagger(model_dir):
+    if has_tagger(resolve_student(model_dir)):
         return SOURCE, [*opts, f"proposer.model={model_dir}"]
     return None, opts
 

@@ -22,21 +22,21 @@ from evidex.extract.choice import Choice
 from evidex.extract.stages import DocContext
 from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
 from evidex.extract.student.model import StudentModel, load_student
+from evidex.extract.student.names import DEFAULT_MODEL, DEFAULT_NAME, resolve_student, student_hint
 from evidex.model import Document, Field
 from evidex.registry import Options
 
 OPTIONS_SHOWN = 8  # ranked options kept on a Choice (diagnostics)
-DEFAULT_MODEL = Path(__file__).parent / "default"  # the packaged generic student
-DEFAULT_NAME = "default"
 
 
 class StudentOptions(Options):
-    model: str = ""  # the model directory written by `evidex train`; "" or "default": the packaged student
+    model: str = ""  # a model directory written by `evidex train`, or a registered student name ("" = default)
 
 
 def model_dir(model: str) -> Path:
-    """The directory of ``model``: ``""``/``"default"`` name the packaged generic student, anything else a path."""
-    return DEFAULT_MODEL if model in ("", DEFAULT_NAME) else Path(model)
+    """The directory of ``model``: a registered student's name (``""``/``"default"``: the packaged generic
+    student) or a path (:func:`~evidex.extract.student.names.resolve_student`)."""
+    return resolve_student(model)
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,9 +92,8 @@ class StudentScorer:
         self.o = options or StudentOptions()
         path = model_dir(self.o.model)
         if not path.is_dir():
-            raise ConfigError(f"student model directory {self.o.model!r} not found",
-                              hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR` (or use "
-                                   "model=default, the packaged student)")
+            raise ConfigError(f"student {self.o.model!r}: no such model directory or registered student",
+                              hint=f"{student_hint()}; train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
         self.model = default_student() if path == DEFAULT_MODEL else load_student(path)
         self._infos: dict[str, FieldInfo] = {}
 
