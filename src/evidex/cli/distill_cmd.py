@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -19,7 +19,7 @@ from evidex import registry
 from evidex.cli.common import console, err_console, expand_paths
 from evidex.cli.specs import build_spec, load_spec, names_help
 from evidex.errors import UsageError
-from evidex.model import Grounding
+from evidex.model import Grounding, Schema
 from evidex.pipeline.core import load_schema
 
 _BACKENDS = names_help(registry.backends)
@@ -60,6 +60,8 @@ def distill_command(
     seed: Annotated[int, typer.Option(help="Seed of the student's training.")] = 0,
     rounds: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 300,
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
+    tagger: Annotated[str, typer.Option(help="CRF span tagger trained on the teacher's labels, as `evidex train --tagger`: auto, all, off, or comma-separated field names.")] = "auto",
+    tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
 ) -> None:
     """Distil a student from a teacher: the teacher labels documents, only grounded, validated, confident labels
     are kept, and a student (a calibrated candidate scorer) trains on them.
@@ -90,6 +92,7 @@ def distill_command(
         spec = build_spec(sch, backend=teacher_backend, backend_extra=teacher_option or [],
                           flags={"model": teacher_model, "base_url": teacher_base_url, "timeout": timeout},
                           engine={"mode": teacher_mode, "selector": selector, "budget_tokens": budget, "deadline_s": deadline or None})
+    which = _tagger_choice(tagger, sch)  # checked before the teacher runs: a typo must not cost its hours
     t0 = time.monotonic()
     with Progress(TextColumn("[bold]distill[/] {task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:
@@ -102,7 +105,12 @@ def distill_command(
 
         report = distill(files, sch, output, teacher=spec, min_confidence=min_confidence, groundings=groundings,
                          kind=kind, seed=seed, pool_size=pool, rounds=rounds, cache=cache,
-                         progress=progress)
+                         progress=progress, tagger=which, tagger_iterations=tagger_iterations)
+    _report(report, spec, kind, output)
+    console.print(f"total time {time.monotonic() - t0:.1f} s")
+
+
+def _report(report: Any, spec: Any, kind: str, output: Path) -> None:
     c = report.labels
     console.print(f"teacher ({report.train.card['training_data']['teacher']['mode']} over "
                   f"{spec.backend.name if spec.backend else 'no backend'}) labelled {c.docs} documents "
@@ -115,7 +123,36 @@ def distill_command(
     console.print(f"student ({kind}) trained on {st.docs} documents → {output}; labels matched by a candidate: "
                   f"{st.matched}/{st.gold_values}; calibration ECE {report.train.ece:.4f} "
                   f"on {m['calibration_docs']} held-back documents")
-    console.print(f"total time {time.monotonic() - t0:.1f} s")
+    tag = report.tagger
+    if tag is not None:
+        before = tag.coverage_before.to_dict()
+        shares = ", ".join(f"{f} {d['miss_share']:.0%}" for f, d in before.items())
+        console.print(f"teacher labels no candidate proposes: {shares or 'none'}; span tagger: "
+                      + (f"{', '.join(tag.fields)} ({tag.counts.get('spans', 0)} labelled spans)" if tag.fields
+                         else "none (no field where it pays)"))
+
+
+def _tagger_choice(tagger: str, schema: Schema) -> str | list[str]:
+    """``--tagger`` as the API takes it; ``auto`` without python-crfsuite is ``off`` (with a notice)."""
+    from evidex.cli.train_cmd import crf_available
+    from evidex.distill.data import choosable_fields
+
+    if tagger in ("off", "auto", "all"):
+        if tagger != "off" and not crf_available():
+            if tagger == "all":
+                raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
+            console.print("[yellow]no span tagger: python-crfsuite is not installed[/] (pip install 'evidex[learn]')")
+            return "off"
+        return tagger
+    if not crf_available():
+        raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
+    names = [f.strip() for f in tagger.split(",") if f.strip()]
+    known = [f.name for f in choosable_fields(schema)]
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise UsageError(f"--tagger: {', '.join(bad) or tagger!r} not a field the tagger can learn",
+                         hint=f"auto, all, off, or some of: {', '.join(known)}")
+    return names
 
 
 def register(app: typer.Typer) -> None:

@@ -99,6 +99,7 @@ class DistillReport:
     labels: LabelCounts
     gold: TeacherGold
     train: TrainReport
+    tagger: Any = None  # the span tagger's TaggerReport (None: no tagger was asked for)
 
 
 def drop_reason(x: Extraction, *, min_confidence: float, groundings: Sequence[Grounding]) -> str | None:
@@ -240,6 +241,8 @@ def distill(
     rounds: int = 300,
     cache: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, str], None] | None = None,
+    tagger: str | Sequence[str] = "off",
+    tagger_iterations: int = 100,
 ) -> DistillReport:
     """Label ``docs`` with a teacher, keep its grounded, validated, confident labels and train a student on them.
 
@@ -247,6 +250,12 @@ def distill(
     ``teacher_backend`` with ``teacher_options``; with ``cache`` (a directory), the teacher's parses and answers are
     reused from it (a rerun with other label filters or training options asks the teacher nothing). ``progress(phase, n, doc_id)`` is called per document of each
     phase (``label``, then ``train``).
+
+    ``tagger`` (``"auto"``, ``"all"``, field names, or ``"off"``) also trains a CRF span tagger on the teacher's
+    kept labels, as ``evidex train --tagger`` does on gold: values the teacher found that no candidate proposes
+    (names and addresses over several lines) become candidates the student can learn to choose. Documents with
+    a field whose label is unknown (the teacher's value was dropped) are not tagger examples: that field's
+    text would be taught as "no value".
     """
     paths = [Path(p) for p in docs]
     if not paths:
@@ -274,8 +283,15 @@ def distill(
             pipe.close()
     write_labels(gold, out / LABELS_FILE)
     skip = [(d.id, f) for d in gold.docs for f in d.unknown]
+    tag = _tagger(gold, out, tagger, seed, tagger_iterations)
     report = train(gold, out, kind=kind, seed=seed, pool_size=pool_size, rounds=rounds, skip_groups=skip,
-                   source="teacher", progress=(lambda n, i: progress("train", n, i)) if progress else None)
+                   source="teacher", progress=(lambda n, i: progress("train", n, i)) if progress else None,
+                   proposer=tag.proposer if tag is not None else None)
+    if tag is not None and tag.fields:
+        from evidex.distill.tagger import write_card_entry
+
+        write_card_entry(out, tag, schema, seed=seed, max_iter=tagger_iterations, folds=2,
+                         docs=sum(1 for d in gold.docs if not d.unknown))
     card_path = out / "card.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
     card["training_data"]["teacher"] = {**teacher_desc, "min_confidence": min_confidence,
@@ -286,7 +302,18 @@ def distill(
            "usage": {"calls": counts.calls, "tokens_in": counts.tokens_in, "tokens_out": counts.tokens_out,
                      "seconds": counts.seconds}}
     (out / LOG_FILE).write_text(json.dumps(log, indent=1), encoding="utf-8")
-    return DistillReport(out, counts, gold, report)
+    return DistillReport(out, counts, gold, report, tag)
+
+
+def _tagger(gold: TeacherGold, out: Path, which: str | Sequence[str], seed: int, iterations: int) -> Any:
+    """The span tagger trained on the teacher's labels into ``out`` (None when ``which`` is ``"off"``)."""
+    from evidex.distill.tagger import TAGGER_MODEL, tagger_for_training
+
+    if which == "off":
+        (out / TAGGER_MODEL).unlink(missing_ok=True)
+        return None
+    partial = sorted(d.id for d in gold.docs if d.unknown)
+    return tagger_for_training(gold, partial, out, which, seed=seed, max_iter=iterations)
 
 
 def _model_name(spec: PipelineSpec) -> str | None:
