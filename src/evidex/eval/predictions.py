@@ -58,6 +58,7 @@ class ValueInfo:
     confidence: float = 1.0
     grounding: str = ""
     evidence: str = ""
+    has_confidence: bool = False  # whether an extraction gave the value a confidence (else 1.0 is assumed)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,9 @@ def pred_doc(record: Mapping[str, Any], *, include_ungrounded: bool = False) -> 
     info: dict[tuple[str, str], ValueInfo] = {}
     for e in exts:
         key = (field_key(str(e.get("path", ""))), value_text(e.get("value")))
-        vi = ValueInfo(float(e.get("confidence", 1.0) or 0.0), str(e.get("grounding", "")), _evidence_text(e))
+        conf = e.get("confidence")
+        has = isinstance(conf, int | float) and not isinstance(conf, bool)
+        vi = ValueInfo(float(e.get("confidence", 1.0) or 0.0), str(e.get("grounding", "")), _evidence_text(e), has)
         if key not in info or vi.confidence > info[key].confidence:
             info[key] = vi
     values = record.get("values")

@@ -21,9 +21,17 @@ from rich.text import Text
 from evidex.errors import UsageError
 from evidex.eval import metrics as M
 from evidex.eval import typed as T
+from evidex.eval.calibration import CalibrationStats, reliability
 from evidex.eval.datasets.base import GoldDoc, GoldSet
 from evidex.eval.predictions import PredDoc, match_predictions
-from evidex.eval.report_cases import ErrorCase, field_errors, span_errors
+from evidex.eval.report_cases import (
+    ErrorCase,
+    ValueOutcome,
+    field_errors,
+    field_outcomes,
+    span_errors,
+    span_outcomes,
+)
 
 METRICS = ("auto", "field", "kleister", "sroie", "cuad", "wnut17", "swde", "spans", "anls")
 _PRIMARY = {
@@ -87,6 +95,7 @@ class EvalReport:
     n_unmatched: int  # prediction records that match no gold document
     errors: tuple[ErrorCase, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    calibration: CalibrationStats | None = None  # emitted values that carry a confidence vs the metric's verdict
 
     def worst_errors(self, n: int = 10) -> list[ErrorCase]:
         """Confidently wrong values first (wrong/spurious by confidence), then missed gold values."""
@@ -128,6 +137,7 @@ class EvalReport:
                 "failed": self.n_failed,
                 "unmatched_predictions": self.n_unmatched,
             },
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "worst_errors": [e.to_dict() for e in self.worst_errors(errors)],
             "notes": list(self.notes),
         }
@@ -160,6 +170,8 @@ class EvalReport:
         lines = [f"{self.primary_name} = {self.primary:.4f}"]
         lines += [f"{k} = {v:.4f}" for k, v in self.extra.items() if k != self.primary_name]
         lines.append(f"grounding rate = {self.grounding.rate:.3f} ({self.grounding.grounded}/{self.grounding.total})")
+        if self.calibration is not None:
+            lines.append(self.calibration.summary())
         lines.append(
             f"documents: {self.n_gold} gold, {self.n_predicted} predicted, {self.n_gold - self.n_predicted} missing, "
             f"{self.n_failed} failed, {self.n_unmatched} unmatched predictions"
@@ -248,6 +260,7 @@ def evaluate(
     keys = _gold_keys(golds)
     extra: dict[str, float] = {}
     errors: list[ErrorCase] = []
+    outcomes: list[ValueOutcome] = []
     norm: Callable[[Any], str] = M.normalize_value
 
     if m == "kleister":
@@ -270,6 +283,7 @@ def evaluate(
             return M.kleister_token(k, pv)[len(k) + 1:].upper() == gv.upper()
 
         errors = field_errors(pairs, keys, norm, gold_norm=lambda s: s.upper(), match=kmatch)
+        outcomes = field_outcomes(pairs, keys, norm, gold_norm=lambda s: s.upper(), match=kmatch)
     elif m == "sroie":
         sc = M.sroie_scores((g.fields, _pvals(p)) for g, p in pairs)
         overall, per = sc.micro, dict(sc.per_key)
@@ -278,6 +292,7 @@ def evaluate(
             return M.normalize_ws(M.value_text(v))
 
         errors = field_errors(pairs, list(M.SROIE_KEYS), norm)
+        outcomes = field_outcomes(pairs, list(M.SROIE_KEYS), norm)
     elif m == "cuad":
         gd = {(g.id, k): list(g.fields.get(k, ())) for g, _ in pairs for k in keys}
         pr = {(g.id, k): p.ranked(k) for g, p in pairs if p is not None and p.error is None for k in keys}
@@ -292,6 +307,7 @@ def evaluate(
             return M.cuad_match(gv, pv, substring_ok=k == "parties")
 
         errors = field_errors(pairs, keys, M.value_text, match=cmatch)
+        outcomes = field_outcomes(pairs, keys, M.value_text, match=cmatch)
     elif m in ("wnut17", "spans"):
         gsp = [[M.LabeledSpan(s.label, s.start, s.end) for s in g.spans] for g, _ in pairs]
         psp = [_entities(p) for _, p in pairs]
@@ -308,6 +324,7 @@ def evaluate(
             sf = M.surface_prf(([(s.label, s.text) for s in g.spans], surf(p)) for g, p in pairs)
             extra["surface_f1"] = sf.micro.f1
         errors = span_errors(pairs)
+        outcomes = span_outcomes(pairs)
     elif m == "swde":
         def swn(s: str) -> str:
             return M.normalize_ws(s).strip(": ").strip()
@@ -322,6 +339,7 @@ def evaluate(
             return swn(M.value_text(v))
 
         errors = field_errors(pairs, keys, norm, first_only=True)
+        outcomes = field_outcomes(pairs, keys, norm, first_only=True)
     elif m in ("field", "anls"):
         typed = T.typed_fields(gold.schema, keys)  # dates, amounts, numbers: compared by meaning, not by text
         fs = M.field_prf((T.retype(g.fields, _pvals(p), typed) for g, p in pairs), keys=keys)
@@ -334,6 +352,7 @@ def evaluate(
             return T.gold_matches(typed[k], gv, pv) if k in typed else norm(gv) == norm(pv)
 
         errors = field_errors(pairs, keys, norm, match=tmatch if typed else None)
+        outcomes = field_outcomes(pairs, keys, norm, match=tmatch if typed else None)
         if any(g.spans for g, _ in pairs):
             gsp = [[M.LabeledSpan(s.label, s.start, s.end) for s in g.spans] for g, _ in pairs]
             psp = [_entities(p) for _, p in pairs]
@@ -362,4 +381,5 @@ def evaluate(
         n_unmatched=len(unmatched),
         errors=tuple(errors),
         notes=gold.notes,
+        calibration=reliability((o.confidence, o.correct) for o in outcomes),
     )

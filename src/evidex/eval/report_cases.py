@@ -69,17 +69,8 @@ def field_errors(
                 out.append(ErrorCase(g.id, k, kind, " | ".join(golds) or None, value_text(top) if top is not None else None,
                                      info.confidence if info else 0.0, info.evidence if info else reason))
                 continue
-            free = list(range(len(golds)))
-            left_preds: list[Any] = []
-            for v in preds:
-                hit = next(
-                    (i for i in free if (match(golds[i], value_text(v), k) if match else gn(golds[i]) == norm(v))), None
-                )
-                if hit is None:
-                    left_preds.append(v)
-                else:
-                    free.remove(hit)
-            left_golds = [golds[i] for i in free]
+            hits, left_golds = _pair_up(golds, preds, k, norm, gn, match)
+            left_preds = [v for v, hit in zip(preds, hits, strict=True) if not hit]
             for i in range(max(len(left_golds), len(left_preds))):
                 gv = left_golds[i] if i < len(left_golds) else None
                 pv = left_preds[i] if i < len(left_preds) else None
@@ -96,6 +87,84 @@ def field_errors(
                         info.evidence if info else reason,
                     )
                 )
+    return out
+
+
+def _pair_up(golds: Sequence[str], preds: Sequence[Any], k: str, norm: Callable[[Any], str], gn: Callable[[str], str],
+             match: Callable[[str, str, str], bool] | None) -> tuple[list[bool], list[str]]:
+    """Greedy one-to-one pairing of one (document, field): each prediction, in the order given, takes the first
+    free gold value it matches. → (whether each prediction matched, the gold values left)."""
+    free = list(range(len(golds)))
+    hits: list[bool] = []
+    for v in preds:
+        hit = next((i for i in free if (match(golds[i], value_text(v), k) if match else gn(golds[i]) == norm(v))), None)
+        hits.append(hit is not None)
+        if hit is not None:
+            free.remove(hit)
+    return hits, [golds[i] for i in free]
+
+
+@dataclass(frozen=True)
+class ValueOutcome:
+    """One emitted value with a confidence, and whether the metric counts it correct."""
+
+    doc_id: str
+    field: str
+    value: str
+    confidence: float
+    correct: bool
+
+
+def field_outcomes(
+    pairs: Sequence[tuple[GoldDoc, PredDoc | None]],
+    keys: Sequence[str],
+    norm: Callable[[Any], str],
+    *,
+    gold_norm: Callable[[str], str] | None = None,
+    match: Callable[[str, str, str], bool] | None = None,
+    first_only: bool = False,
+) -> list[ValueOutcome]:
+    """Every predicted value that carries a confidence, paired with gold as :func:`field_errors` pairs them
+    (per (document, field), highest confidence first, one-to-one: a duplicate of a matched value is wrong);
+    ``first_only``: only the top value of a (page, field) counts, right when it equals any gold value."""
+    gn = gold_norm or norm
+    out: list[ValueOutcome] = []
+    for g, p in pairs:
+        if p is None or p.error is not None:
+            continue
+        for k in keys:
+            golds = [x for x in g.fields.get(k, ()) if gn(x)]
+            preds = sorted((v for v in p.values.get(k, ()) if norm(v)), key=lambda v: -p.value_info(k, v).confidence)
+            if first_only:
+                preds = preds[:1]
+                hits = [any(gn(x) == norm(v) for x in golds) for v in preds]
+            else:
+                hits, _ = _pair_up(golds, preds, k, norm, gn, match)
+            for v, hit in zip(preds, hits, strict=True):
+                info = p.value_info(k, v)
+                if info.has_confidence:
+                    out.append(ValueOutcome(g.id, k, value_text(v), info.confidence, hit))
+    return out
+
+
+def span_outcomes(pairs: Sequence[tuple[GoldDoc, PredDoc | None]]) -> list[ValueOutcome]:
+    """Every predicted entity that carries a confidence; right when a gold span has its label, start and end
+    (one-to-one, highest confidence first)."""
+    out: list[ValueOutcome] = []
+    for g, p in pairs:
+        if p is None or p.error is not None:
+            continue
+        free = [(s.label, s.start, s.end) for s in g.spans]
+        ents = [e for e in p.entities if isinstance(e.get("confidence"), int | float)]
+        for e in sorted(ents, key=lambda e: -float(e["confidence"])):
+            try:
+                key = (str(e.get("type", e.get("label", ""))), int(e["start"]), int(e["end"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            hit = key in free
+            if hit:
+                free.remove(key)
+            out.append(ValueOutcome(g.id, key[0], str(e.get("text", "")), float(e["confidence"]), hit))
     return out
 
 

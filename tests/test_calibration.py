@@ -1,0 +1,164 @@
+"""Calibration (issue 9): the dev ECE that `evidex eval`/`bench` report (cases computed by hand in the comments),
+and the calibration target of `evidex train` (the dataset's metric)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from evidex.eval.calibration import reliability
+from evidex.eval.datasets import GoldDoc, GoldSet, GoldSpan
+from evidex.eval.datasets.schemas import builtin_schema
+from evidex.eval.report import evaluate
+from evidex.model.schema import Schema
+
+approx = pytest.approx
+
+
+# --------------------------------------------------------------------------- ECE and the reliability table
+def test_reliability_by_hand() -> None:
+    # bin 9: 0.9 ✓, 0.9 ✗ → mean 0.9, accuracy 0.5; bin 2: 0.2 ✗, 0.2 ✗ → mean 0.2, accuracy 0
+    # ECE = 2/4 · |0.9 − 0.5| + 2/4 · |0.2 − 0| = 0.2 + 0.1 = 0.3
+    s = reliability([(0.9, True), (0.9, False), (0.2, False), (0.2, False)])
+    assert s is not None and s.n == 4 and s.ece == approx(0.3)
+    assert [(b.lo, b.count, b.mean_confidence, b.accuracy) for b in s.bins] == [(0.2, 2, approx(0.2), 0.0),
+                                                                              (0.9, 2, approx(0.9), 0.5)]
+    assert s.mean_confidence == approx(0.55) and s.accuracy == approx(0.25)
+    # perfectly calibrated: 0.75 confidence, 3 of 4 right
+    assert reliability([(0.75, True)] * 3 + [(0.75, False)]).ece == approx(0.0)  # type: ignore[union-attr]
+    # confidence 1.0 is in the last bin [0.9, 1.0], 0.0 in the first
+    edge = reliability([(1.0, True), (0.0, False)])
+    assert edge is not None and [b.lo for b in edge.bins] == [0.0, 0.9] and edge.ece == approx(0.0)
+    assert edge.to_dict()["reliability"][1]["bin"] == "[0.9, 1.0]"
+    assert reliability([]) is None
+
+
+def _gold(metric: str = "field") -> GoldSet:
+    docs = (
+        GoldDoc("a", None, "text a", MappingProxyType({"name": ("Ann Lee",), "city": ("Paris",)})),
+        GoldDoc("b", None, "text b", MappingProxyType({"name": ("Bob",), "city": ()})),
+        GoldDoc("c", None, "text c", MappingProxyType({"name": ("Cy",), "city": ("Rome",)})),
+    )
+    schema = Schema.from_dict({"name": "t", "fields": {"name": "string", "city": "string"}})
+    return GoldSet("toy", "test", metric, schema, docs)
+
+
+def _ext(path: str, value: str, conf: float | None, grounding: str = "exact") -> dict[str, Any]:
+    e: dict[str, Any] = {"path": path, "value": value, "grounding": grounding,
+                         "evidence": [{"start": 0, "end": len(value), "text": value}]}
+    if conf is not None:
+        e["confidence"] = conf
+    return e
+
+
+def _records(oslo: float = 0.95) -> list[dict[str, Any]]:
+    return [
+        {"doc_id": "a", "source": "a", "values": {"name": "ann  lee", "city": "Lyon"},
+         "extractions": [_ext("name", "ann  lee", 0.9), _ext("city", "Lyon", 0.8),
+                         _ext("city", "Nice", 0.3, "ungrounded")]},  # not emitted: not counted
+        {"doc_id": "b", "source": "b", "values": {"name": ["Bob"], "city": ["Oslo"]},
+         "extractions": [_ext("name", "Bob", 0.99), _ext("city", "Oslo", oslo)]},
+        {"doc_id": "c", "source": "c", "values": {"name": "Cy"}, "extractions": [_ext("name", "Cy", None)]},  # no conf
+    ]
+
+
+def test_dev_ece_of_emitted_values() -> None:
+    r = evaluate(_records(), _gold())
+    # emitted with a confidence: a.name 0.9 ✓ (same after normalising), a.city Lyon 0.8 ✗ (gold Paris),
+    # b.name 0.99 ✓, b.city Oslo 0.95 ✗ (no gold city); c.name has no confidence; Nice is ungrounded
+    # bin 9: 0.9, 0.99, 0.95 → mean 0.946667, accuracy 2/3 → gap 0.28; bin 8: 0.8, accuracy 0 → gap 0.8
+    # ECE = (3 · 0.28 + 1 · 0.8) / 4 = 0.41
+    c = r.calibration
+    assert c is not None and c.n == 4 and c.ece == approx(0.41)
+    assert [(b.lo, b.count) for b in c.bins] == [(0.8, 1), (0.9, 3)]
+    d = json.loads(r.to_json())["calibration"]
+    assert d["ece"] == approx(0.41) and d["values"] == 4 and d["bins"] == 10
+    assert d["reliability"][1] == {"bin": "[0.9, 1.0]", "count": 3, "mean_confidence": approx(0.9467, abs=1e-4),
+                                   "accuracy": approx(0.6667, abs=1e-4)}
+    console = Console(record=True, width=200, color_system=None)
+    console.print(r.to_rich())
+    assert "calibration: ECE = 0.4100 over 4 values with a confidence (10 bins; mean confidence 0.910, " \
+           "accuracy 0.500)" in console.export_text()
+    # Oslo's confidence 0.95 → 0.05 changes it: bin 0 (0.05, ✗) gap 0.05; bin 9: 0.9, 0.99 both ✓ → gap 0.055
+    # ECE = (0.05 + 2 · 0.055 + 0.8) / 4 = 0.24
+    lower = evaluate(_records(oslo=0.05), _gold()).calibration
+    assert lower is not None and lower.ece == approx(0.24)
+
+
+def test_dev_ece_follows_the_dataset_metric() -> None:
+    # a duplicate of a matched value is wrong (multiset counting): 'Bob' twice for one gold 'Bob'
+    recs = [{"doc_id": "b", "source": "b", "values": {"name": ["Bob", "bob"]},
+             "extractions": [_ext("name", "Bob", 0.7), _ext("name", "bob", 0.6)]}]
+    c = evaluate(recs, _gold()).calibration
+    assert c is not None and sorted((b.lo, b.accuracy) for b in c.bins) == [(0.6, 0.0), (0.7, 1.0)]
+    # Kleister: upper-cased key=value tokens, party commas dropped; SROIE: case kept
+    meta = MappingProxyType({"expected": "party=A_Inc. jurisdiction=New_York", "keys": ("jurisdiction", "party")})
+    doc = GoldDoc("k1", None, "t", MappingProxyType({"jurisdiction": ("New_York",), "party": ("A_Inc.",)}), meta=meta)
+    gs = GoldSet("kleister-nda", "dev-0", "kleister", builtin_schema("kleister-nda"), (doc,))
+    recs = [{"doc_id": "k1", "source": "k1", "values": {"jurisdiction": "new york", "party": ["A, Inc.", "B"]},
+             "extractions": [_ext("jurisdiction", "new york", 0.5), _ext("party", "A, Inc.", 0.5),
+                             _ext("party", "B", 0.5)]}]
+    k = evaluate(recs, gs).calibration
+    assert k is not None and k.n == 3 and k.accuracy == approx(2 / 3) and k.ece == approx(abs(0.5 - 2 / 3))
+    sd = GoldDoc("s", None, "t", MappingProxyType({"company": ("ACME",), "total": ("9.00",)}))
+    ss = GoldSet("sroie", "test", "sroie", builtin_schema("sroie"), (sd,))
+    recs = [{"doc_id": "s", "source": "s", "values": {"company": "Acme", "total": "9.00"},
+             "extractions": [_ext("company", "Acme", 0.9), _ext("total", "9.00", 0.9)]}]
+    s = evaluate(recs, ss).calibration
+    assert s is not None and s.accuracy == 0.5 and s.ece == approx(0.4)
+    # entities: exact label and boundaries
+    sp = GoldDoc("e", None, "Bob and Paris", spans=(GoldSpan("person", 0, 3, "Bob"), GoldSpan("location", 8, 13, "Paris")))
+    es = GoldSet("wnut17", "dev", "wnut17", builtin_schema("wnut17"), (sp,))
+    ents = [{"type": "person", "start": 0, "end": 3, "text": "Bob", "confidence": 0.8},
+            {"type": "location", "start": 8, "end": 12, "text": "Pari", "confidence": 0.8}]
+    e = evaluate([{"doc_id": "e", "source": "", "entities": ents}], es).calibration
+    assert e is not None and e.n == 2 and e.ece == approx(0.3)
+
+
+def test_no_confidence_no_calibration() -> None:
+    recs = [{"doc_id": "a", "source": "a", "values": {"name": "Ann Lee"}}]
+    r = evaluate(recs, _gold())
+    assert r.calibration is None and json.loads(r.to_json())["calibration"] is None
+
+
+def test_eval_cli_reports_dev_ece(tmp_path: Path) -> None:
+    from evidex.cli.main import app
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("".join(json.dumps({"id": d, "text": f"text {d}", "fields": f}) + "\n" for d, f in
+                            [("a", {"name": "Ann Lee", "city": "Paris"}), ("b", {"name": "Bob"})]), encoding="utf-8")
+    pred = tmp_path / "pred.jsonl"
+    pred.write_text("".join(json.dumps(r) + "\n" for r in _records()[:2]), encoding="utf-8")
+    out = tmp_path / "report.json"
+    res = CliRunner().invoke(app, ["eval", str(pred), "--dataset", str(gold), "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "calibration: ECE = 0.4100 over 4 values" in " ".join(res.output.split())
+    assert json.loads(out.read_text())["calibration"]["ece"] == approx(0.41)
+
+
+# --------------------------------------------------------------------------- the calibration target: the metric
+def test_metric_judge_counts_as_the_metric_does() -> None:
+    from evidex.eval.judge import metric_judge
+
+    sd = GoldDoc("s", None, "t", MappingProxyType({"address": ("1 JALAN IPOH, KUALA LUMPUR.",),
+                                                   "date": ("25/12/2018",)}))
+    sroie = metric_judge(GoldSet("sroie", "train", "sroie", builtin_schema("sroie"), (sd,)))
+    assert sroie("s", "address", "1 JALAN IPOH,  KUALA LUMPUR.")  # whitespace only
+    assert not sroie("s", "address", "1 JALAN IPOH, KUALA LUMPUR,")  # the training label's loose key agrees; SROIE not
+    assert not sroie("s", "address", "1 jalan ipoh, kuala lumpur.")  # SROIE keeps case
+    assert sroie("s", "date", "25/12/2018") and not sroie("s", "date", "2018-12-25")  # dates as printed
+    assert not sroie("other", "date", "25/12/2018")
+    kd = GoldDoc("k", None, "t", MappingProxyType({"party": ("Acme_Inc.", "Bob_Ltd"), "effective_date": ("2010-05-02",)}))
+    kleister = metric_judge(GoldSet("kleister-nda", "train", "kleister", builtin_schema("kleister-nda"), (kd,)))
+    assert kleister("k", "party", "ACME, Inc.") and kleister("k", "party", "Bob Ltd") and not kleister("k", "party", "Acme")
+    assert kleister("k", "effective_date", "May 2, 2010")  # typed (not as printed): ISO, as the gold
+    fd = GoldDoc("f", None, "t", MappingProxyType({"when": ("2024-05-02",), "who": ("Ann Lee",)}))
+    schema = Schema.from_dict({"name": "t", "fields": {"when": "date", "who": "string"}})
+    field = metric_judge(GoldSet("mine", "gold", "field", schema, (fd,)))
+    assert field("f", "when", "2 May 2024") and field("f", "who", "ann  LEE") and not field("f", "who", "Ann")
