@@ -1,6 +1,9 @@
 """Gold → training examples for the student: parse each document, propose candidates, label them per field.
 
-A candidate is labelled correct for a field when its value equals a gold value *type-aware*: both sides are
+A candidate is labelled correct for a field when its text is the gold value as printed (whitespace aside): a gold
+value that copies what the document prints ("RM5.00") is matched by the spans printing exactly that, not by
+others with the same amount ("5.00"), so the student learns which form a user copies. Otherwise a candidate is
+correct when its value equals a gold value *type-aware*: both sides are
 normalised with :func:`evidex.ground.normalize.normalize_value` (dates to ISO, so "2 May 2024" equals a
 2024-05-02 candidate; money and numbers by amount; durations to their canonical form) and strings compared
 case- and whitespace-insensitively (``_`` read as a space: Kleister writes values that way). When no
@@ -21,7 +24,8 @@ from typing import Any, Protocol
 
 from evidex.extract.candidates import Candidate
 from evidex.extract.proposers import CandidateProposer
-from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
+from evidex.extract.student.features import FieldInfo, field_rows
+from evidex.extract.student.scorer import doc_features
 from evidex.ground.keys import loose_key, value_key, value_keys
 from evidex.ground.normalize import is_null
 from evidex.ground.validate import make_extraction
@@ -60,6 +64,7 @@ class LabelStats:
     gold_values: int = 0
     matched: int = 0  # some candidate in the scored pool matches
     matched_loose: int = 0  # …only by the loose key
+    matched_as_printed: int = 0  # …by candidates printing exactly the gold's text (only those are positive)
     outside_pool: int = 0  # a candidate matches, but the prior ranks it outside the pool
     no_candidate_alignable: int = 0  # no candidate matches; the grounder aligns the value in the text
     no_candidate_unalignable: int = 0  # no candidate matches and the value is not in the text as parsed
@@ -101,21 +106,30 @@ def match(f: Field, gold: str, candidates: Sequence[Candidate]) -> str:
     return "none"
 
 
+def _surface(s: str) -> str:
+    return " ".join(s.split())
+
+
 def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], candidates: Sequence[Candidate],
                    pool_size: int, stats: LabelStats, infos: dict[str, FieldInfo]) -> list[Group]:
-    df = DocFeatures(doc, candidates)
+    df = doc_features(doc, candidates)
     groups = []
     for f in fields:
         fi = infos.setdefault(f.name, FieldInfo.of(f))
         golds = gold_values(gold, f)
         ranked, rows = field_rows(df, fi, candidates, pool_size)
+        surface = [_surface(c.text) for c, _ in ranked]
         strict = [value_keys(f, c.text) for c, _ in ranked]
         loose = [loose_key(c.text) for c, _ in ranked]
         labels = [0] * len(ranked)
         for g in golds:
             stats.add(f.name, "gold_values")
             gk, gl = value_keys(f, g), loose_key(g)
-            hit = [i for i, k in enumerate(strict) if k & gk]
+            # the gold copies some candidates' text as printed ("RM5.00", not the "5.00" beside it): only those
+            hit = [i for i, k in enumerate(surface) if k == _surface(g)]
+            if hit:
+                stats.add(f.name, "matched_as_printed")
+            hit = hit or [i for i, k in enumerate(strict) if k & gk]
             if not hit and gl:
                 hit = [i for i, k in enumerate(loose) if k == gl]
                 if hit:

@@ -55,6 +55,7 @@ def _header_end(text: str, lines: int = 3) -> int:
     return pos
 
 
+_CUT_NUMBER = re.compile(r"[.,]\d")  # a span ending where a number goes on (an identifier cut at a decimal point)
 _LABEL_TAIL = re.compile(r"([^\W\d_][\w .'/&()#-]{0,40}?)\s*[:#]?\s*$")
 _WORDS = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -109,7 +110,8 @@ class CandidateSet:
             merged_tags = old.tags | frozenset(tags)
             new_label = old.label or label
             self.items[self._by_span[key]] = Candidate(old.id, old.span, old.text, old.source, new_label, merged_tags,
-                                                       old.node if old.node is not None else node, old.position, old.layer)
+                                                       old.node if old.node is not None else node, old.position, old.layer,
+                                                       old.extra)
             return self.items[self._by_span[key]]
         n = max(1, len(self.doc.text))
         c = Candidate(len(self.items), span, text, source, " ".join(label.split())[:60], frozenset(tags), node,
@@ -226,6 +228,7 @@ def build_candidates(doc: Document, *, include_furniture: bool = True) -> Candid
     _structure_candidates(doc, cs, include_furniture)
     date_hulls = _pattern_candidates(doc, cs)
     _tag_candidates(doc.text, cs, date_hulls)
+    _bare_amounts(cs)
     return cs
 
 
@@ -360,7 +363,7 @@ def _tag_candidates(text: str, cs: CandidateSet, date_hulls: list[Span]) -> None
         extra: set[str] = set()
         if (c.span.start, c.span.end) in date_spans:
             extra.add("date")
-        if _AMOUNT.fullmatch(c.text):
+        if _AMOUNT.fullmatch(c.text) and not _CUT_NUMBER.match(text, c.span.end):  # not "RM40" of "RM40.00"
             extra.add("amount")
             if c.text.isdigit():
                 extra.add("integer")
@@ -374,6 +377,32 @@ def _tag_candidates(text: str, cs: CandidateSet, date_hulls: list[Span]) -> None
             extra.add("address")
         if extra - c.tags:
             cs.items[i] = Candidate(c.id, c.span, c.text, c.source, c.label, c.tags | extra, c.node, c.position, c.layer)
+
+
+_CURRENCY_HEAD = re.compile(r"^(?:[$€£¥₹]|US\$|(?:USD|EUR|GBP|JPY|CHF|CAD|AUD|MYR|RM|SGD|INR|CNY)(?![A-Za-z]))\s*")
+_CURRENCY_TAIL = re.compile(r"\s*(?:[€£$]|(?<![A-Za-z])(?:USD|EUR|GBP|MYR|CHF))$")
+BARE = "bare"  # Candidate.extra key of an amount's variant without its printed currency (value: the full one's id)
+
+
+def _bare_amounts(cs: CandidateSet) -> None:
+    """An amount printed with its currency ("RM5.00", "$ 8.90", "12.50 EUR") is also proposed without it: people
+    copy either form, so a scorer that learns a user's convention needs both. The bare variant keeps the full
+    one's source, label and node and is marked ``extra[BARE]``; :func:`evidex.extract.prior.rank` offers it only to
+    fields output as printed (for the others it is the same value with less evidence), in its full form's place.
+    It is a candidate of its own even when its span is proposed already (a bare line under "RM"), since it
+    stands for the full one."""
+    for c in list(cs.items):
+        if "amount" not in c.tags:
+            continue
+        head, tail = _CURRENCY_HEAD.search(c.text), _CURRENCY_TAIL.search(c.text)
+        start = head.end() if head else 0
+        end = tail.start() if tail else len(c.text)
+        bare = c.text[start:end]
+        if (start == 0 and end == len(c.text)) or not any(ch.isdigit() for ch in bare):
+            continue
+        tags = c.tags - {"integer"} | ({"integer"} if bare.isdigit() else set())
+        cs.items.append(Candidate(len(cs.items), Span(c.span.start + start, c.span.start + end), bare, c.source,
+                                  c.label, tags, c.node, c.position, c.layer, {BARE: str(c.id)}))
 
 
 def unique_texts(cands: Sequence[Candidate]) -> list[Candidate]:

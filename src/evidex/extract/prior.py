@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from evidex.extract.candidates import Candidate, words
+from evidex.extract.candidates import BARE, Candidate, words
 from evidex.model import Field, FieldType
 from evidex.scan.lexicon import SYNONYMS as _SYNONYMS
 from evidex.scan.lexicon import expand as _expand
@@ -157,9 +157,18 @@ def prior(q: FieldQuery, c: Candidate) -> float:
 
 
 def rank(q: FieldQuery, cands: list[Candidate], k: int) -> list[tuple[Candidate, float]]:
-    scored = [(c, prior(q, c)) for c in cands]
+    """The ``k`` best candidates of a field by prior, one per distinct text. An amount's variant without its printed
+    currency (:data:`~evidex.extract.candidates.BARE`) is offered only to a field output as printed, and ranks just
+    before its full form on a tie: the prior's default is the bare amount, a trained scorer may learn otherwise."""
+    printed = q.field.as_printed
+    full = {c.id: c for c in cands} if printed else {}
+
+    def of(c: Candidate) -> Candidate:  # the candidate a bare variant stands for (scored and placed as it)
+        return full.get(int(c.extra[BARE]), c) if BARE in c.extra else c
+
+    scored = [(c, prior(q, of(c))) for c in cands if printed or BARE not in c.extra]
     scored = [x for x in scored if x[1] > 0.0]
-    scored.sort(key=lambda x: (-x[1], x[0].span.start))
+    scored.sort(key=lambda x: (-x[1], of(x[0]).span.start, 0 if of(x[0]) is not x[0] else 1))
     out: list[tuple[Candidate, float]] = []
     seen: set[str] = set()
     for c, s in scored:

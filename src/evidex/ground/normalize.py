@@ -257,16 +257,23 @@ __all__ = [
 
 
 _CURRENCY_EDGE = re.compile(r"^(?:[^\d(+-]+)|(?:[^\d)]+)$")
+# an amount as printed, its currency included: stray marks at its edges (a trailing "." or "*") are not part of it
+_PRINTED_AMOUNT = re.compile(
+    r"[^\w(+-]*?((?:(?:[$€£¥₹]|US\$|[A-Z]{2,3})\s?)?[(+-]?\d(?:.*\d)?\)?(?:\s?(?:[$€£¥₹]|[A-Z]{3}))?)[^\w)]*"
+)
 
 
 def printed_value(field: Field, raw: str, value: Any) -> Any:
     """The value to output for an ``as_printed`` field: the text as printed once it validated as the type.
 
-    Amounts drop their currency symbol or code (``RM 8.50`` → ``8.50``); whitespace is collapsed.
+    Whitespace is collapsed; an amount keeps the currency printed with it when the text holds it (``RM5.00``,
+    ``RM 8.50``: people copy either form, so which one is the choice of whoever chose the span) and loses stray
+    marks at its edges; text that is not a lone amount loses everything before and after the number.
     """
     if value is None or not field.as_printed:
         return value
     text = " ".join(raw.split())
     if field.type in (FieldType.MONEY, FieldType.DECIMAL, FieldType.INTEGER):
-        text = _CURRENCY_EDGE.sub("", text).strip()
+        m = _PRINTED_AMOUNT.fullmatch(text)
+        text = m.group(1) if m else _CURRENCY_EDGE.sub("", text).strip()
     return text

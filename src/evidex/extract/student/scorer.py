@@ -12,12 +12,12 @@ correct. Needs no backend: it runs in ``rules`` mode and in ``choice`` mode.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from evidex.errors import ConfigError
-from evidex.extract.candidates import Candidate
+from evidex.extract.candidates import BARE, Candidate
 from evidex.extract.choice import Choice
 from evidex.extract.stages import DocContext
 from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
@@ -50,7 +50,11 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
                  candidates: Sequence[Candidate], infos: dict[str, FieldInfo] | None = None) -> list[Choice]:
     """One :class:`Choice` per field from the student's calibrated probabilities."""
     infos = infos if infos is not None else {}
-    df = DocFeatures(doc, candidates, model.encoder)
+    bare: dict[str, Candidate] = {}
+    if not knows_printed_forms(model.card):  # trained before amounts had bare variants: the candidates it knows,
+        bare = {c.extra[BARE]: c for c in candidates if BARE in c.extra}  # and the bare amount out, as then
+        candidates = [c for c in candidates if BARE not in c.extra]
+    df = doc_features(doc, candidates, model.encoder)
     plans = []
     rows: list[list[tuple[int, float]]] = []
     for f in fields:
@@ -78,8 +82,38 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         extra: tuple[tuple[Candidate, float], ...] = ()
         if f.many:
             extra = tuple((scored[i][0], scored[i][1]) for i in order[1:] if scored[i][1] >= t)
-        out.append(Choice(f, best[0], best[1], best[2], best[3], options, extra))
+        if bare and f.as_printed:
+            extra = tuple((bare.get(str(c.id), c), p) for c, p in extra)
+        chosen = bare.get(str(best[0].id), best[0]) if f.as_printed else best[0]
+        out.append(Choice(f, chosen, best[1], best[2], best[3], options, extra))
     return out
+
+
+def doc_features(doc: Document, candidates: Sequence[Candidate], encoder: Any = True) -> DocFeatures:
+    """The document's shared features computed without the bare amount variants, so every other candidate's
+    features (candidate counts, repetition, ranks among amounts and among its kind) are what they were before
+    variants existed; a bare variant reads its full form's amount rank and kind position, and its repetition is how
+    often the bare amount is printed on its own."""
+    df = DocFeatures(doc, [c for c in candidates if BARE not in c.extra], encoder)
+    for c in candidates:
+        if BARE in c.extra:
+            full = int(c.extra[BARE])
+            if full in df.amount_rank:
+                df.amount_rank[c.id], df.amount_frac[c.id] = df.amount_rank[full], df.amount_frac[full]
+            if full in df.amount_last:
+                df.amount_last[c.id] = df.amount_last[full]
+            if full in df.kind_pos:
+                df.kind_pos[c.id] = df.kind_pos[full]
+            df.norm[c.id] = " ".join(c.text.lower().split())
+    return df
+
+
+def knows_printed_forms(card: Mapping[str, Any]) -> bool:
+    """Whether a student was trained on labels that tell an amount's printed forms apart ("RM5.00" vs "5.00":
+    :mod:`evidex.distill.data` counts ``matched_as_printed``), so it may choose between them."""
+    td = card.get("training_data")
+    parts = td if isinstance(td, list) else [td]
+    return any(isinstance(p, dict) and "matched_as_printed" in (p.get("labels") or {}) for p in parts)
 
 
 class StudentScorer:
@@ -101,4 +135,5 @@ class StudentScorer:
         return score_fields(self.model, ctx.doc, fields, candidates, self._infos)
 
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_NAME", "StudentOptions", "StudentScorer", "default_student", "model_dir", "score_fields"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_NAME", "StudentOptions", "StudentScorer", "default_student", "doc_features",
+           "knows_printed_forms", "model_dir", "score_fields"]
