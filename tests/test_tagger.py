@@ -253,3 +253,17 @@ def test_a_near_duplicate_tagged_span_tags_the_existing_candidate(tmp_path: Path
                     {"party": "string"})
     assert len(out) == 2 and out[0].span == base[0].span and "tagger:party" in out[0].tags
     assert out[1].source == "tagger" and out[1].text == "Bob Smith" and out[1].id == 1
+
+
+def test_training_spans_keep_the_punctuation_the_gold_ends_with(tmp_path: Path) -> None:
+    from evidex.distill.tagger import align
+    from evidex.model import Field, FieldType
+
+    path = tmp_path / "r.txt"
+    path.write_text("SHOP\nNO 3, JALAN PJU 1A/3,\nPETALING JAYA, SELANGOR.\nTEL 03-1234\n", encoding="utf-8")
+    doc = parse_file(path)
+    f = Field("address", FieldType.STRING)
+    span = align(doc, f, "NO 3, JALAN PJU 1A/3, PETALING JAYA, SELANGOR.")
+    assert span is not None and doc.text[span[0] : span[1]].endswith("SELANGOR.")  # the closing period as printed
+    span = align(doc, f, "NO 3, JALAN PJU 1A/3, PETALING JAYA, SELANGOR")
+    assert span is not None and doc.text[span[0] : span[1]].endswith("SELANGOR")  # the gold without it: without

@@ -25,6 +25,7 @@ import bisect
 import hashlib
 import json
 import random
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -100,12 +101,25 @@ class Coverage:
         return {f: {**d, "miss_share": round(self.miss_share(f), 4)} for f, d in sorted(self.per_field.items())}
 
 
+_EDGE_PUNCT = re.compile(r"^([^\w\s]*).*?([^\w\s]*)$", re.S)
+
+
 def align(doc: Document, f: Field, gold: str) -> tuple[int, int] | None:
-    """The span of ``doc.text`` the grounder aligns ``gold`` to (exact or normalized), first to last evidence."""
+    """The span of ``doc.text`` the grounder aligns ``gold`` to (exact or normalized), first to last evidence,
+    widened over the punctuation the gold has at its edges when the text prints it there: the grounder aligns
+    "…DARUL EHSAN." to "…DARUL EHSAN", and a tagger trained on that span never learns the closing period."""
     ex = make_extraction(f.name, f, gold, doc.text, engine="gold")
     if ex.grounding not in (Grounding.EXACT, Grounding.NORMALIZED) or not ex.evidence:
         return None
-    return min(s.start for s in ex.evidence), max(s.end for s in ex.evidence)
+    start, end = min(s.start for s in ex.evidence), max(s.end for s in ex.evidence)
+    m = _EDGE_PUNCT.match(gold.strip())
+    head, tail = (m.group(1), m.group(2)) if m else ("", "")
+    text = doc.text
+    if tail and not text[start:end].endswith(tail) and text[end : end + len(tail)] == tail:
+        end += len(tail)
+    if head and not text[start:end].startswith(head) and text[max(0, start - len(head)) : start] == head:
+        start -= len(head)
+    return start, end
 
 
 def golds_of(g: GoldDocLike, fields: Sequence[Field]) -> dict[str, list[str]]:
