@@ -40,6 +40,7 @@ _ADDRESS = re.compile(
 )
 _ORG_HEAD = re.compile(r"^(?:CO\.?|COMPANY|SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|PLC|PTE|GMBH|CORP)\b", re.I)
 _REG_SUFFIX = re.compile(r"\s*\((?=[^)]*\d)[A-Z0-9 .:/-]{4,24}\)\s*$", re.I)  # "(256864-P)", "(CO. NO. 1138-W)"
+_BRACKETED = re.compile(r"\([^()]*\)$")  # a line that is one parenthesised note: "(CO.NO. 1208604-T)"
 _NAMEISH = re.compile(r"[^\W\d_][\w&'’.,()/ -]{2,60}", re.UNICODE)
 
 
@@ -164,7 +165,7 @@ def _address_runs(text: str, lines: list[Span]) -> list[tuple[int, int]]:
     """Runs of 2–6 consecutive lines that read like an address (street words, numbers, postcodes, trailing commas)."""
     def addressy(i: int) -> bool:
         t = text[lines[i].start : lines[i].end].strip()
-        return bool(t) and len(t) <= 80 and (bool(_ADDRESS.search(t)) or t.endswith(","))
+        return bool(t) and len(t) <= 80 and (bool(_ADDRESS.search(t)) or t.endswith(",")) and not _BRACKETED.match(t)
 
     out: list[tuple[int, int]] = []
     i = 0
