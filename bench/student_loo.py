@@ -20,6 +20,11 @@ Students (``train_parts``: one global "empty" threshold, no per-field thresholds
 * ``default`` = sroie + nda + swde + cuad (what ships in ``evidex/extract/student/default``)
 * ``in-sroie``, ``in-nda``, ``in-swde``: the same procedure on the target dataset's own training part only
 
+``--anchor prior`` trains prior-anchored students (boosted from a logistic fit of the prior's score; see
+:mod:`evidex.distill.multi`), ``--empty prior`` leaves a field empty by the prior's rule instead of the learnt
+threshold, ``--params JSON`` overrides the anchored trees' LightGBM parameters; give such runs their own ``--out``
+(students are written there) and ``--parts DIR`` to reuse a labelled-parts cache (``DIR/parts``).
+
 ``--semantic`` collects the parts with MiniLM cosines between each field's name/description and the
 candidate's label and context (feature set 2, :mod:`evidex.extract.student.semantic`); the parts cache of an
 ``--out`` holds one feature set, so give semantic runs their own ``--out``.
@@ -75,7 +80,7 @@ def gold_sets(root: Path, a: argparse.Namespace) -> dict[str, tuple[Any, list[st
 
 
 def parts(root: Path, out: Path, a: argparse.Namespace) -> dict[str, Part]:
-    cache = out / "parts"
+    cache = Path(a.parts) / "parts" if getattr(a, "parts", "") else out / "parts"
     cache.mkdir(parents=True, exist_ok=True)
     got: dict[str, Part] = {}
     todo = None
@@ -130,6 +135,11 @@ def main() -> None:
     ap.add_argument("--no-crosses", action="store_true", help="dense features only (schema-agnostic students)")
     ap.add_argument("--semantic", action="store_true",
                     help="collect with the MiniLM semantic features (feature set 2; use a fresh --out: parts are cached)")
+    ap.add_argument("--anchor", default="", choices=("", "prior"), help="boost from the prior (anchored student)")
+    ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
+                    help="leave a field empty by the learnt threshold or by the prior's rule")
+    ap.add_argument("--params", default="", help="JSON: LightGBM parameters of an anchored student's trees")
+    ap.add_argument("--parts", default="", help="read/write the labelled parts in DIR/parts instead of OUT/parts")
     ap.add_argument("--in-domain", default="", help="extra student dirs to score, NAME=DIR:DATASET,… (e.g. evidex train)")
     a = ap.parse_args()
     root, out = Path(a.data_root), Path(a.out)
@@ -141,7 +151,9 @@ def main() -> None:
     for name in names if "train" in steps else ():
         t0 = time.monotonic()
         card = train_parts([ps[n] for n in LOO[name]], out / name, kind=a.kind, seed=a.seed, rounds=a.rounds,
-                           pool_size=a.pool, crosses=not a.no_crosses, description=f"trained on {', '.join(LOO[name])} (bench/student_loo.py)")
+                           pool_size=a.pool, crosses=not a.no_crosses, anchor=a.anchor, empty=a.empty,
+                           params=json.loads(a.params) if a.params else None,
+                           description=f"trained on {', '.join(LOO[name])} (bench/student_loo.py)")
         size = sum(f.stat().st_size for f in (out / name).iterdir())
         results.setdefault("students", {})[name] = {
             "train_s": round(time.monotonic() - t0, 1), "bytes": size, "threshold": card["threshold"],

@@ -8,6 +8,16 @@ Layout of ``MODEL_DIR``::
     weights.json      logistic-regression weights over the sparse features (kind "logistic")
     calibration.json  the isotonic map raw score → probability that the value is correct (x/y knots)
 
+A card may carry an ``anchor`` (a *prior-anchored* student, :func:`evidex.distill.multi.train_parts` with
+``anchor="prior"``): a linear function of a few named dense features, e.g. ``bias + a·logit(prior)``, that the
+model was boosted from (LightGBM's ``init_score``). Its trees then hold only a correction, and the raw score is
+``sigmoid(anchor(row) + Σ trees(row))``. Cards without an anchor are scored exactly as before.
+
+A card may also say how a field is left empty: ``"empty": {"rule": "prior", "min_prior": 0.2}`` leaves it empty
+when the prior would (its best candidate scores under ``min_prior``) and lets the student choose *which*
+candidate otherwise (:meth:`StudentModel.answers`); without it, when the best calibrated probability is under the
+card's threshold.
+
 :func:`load_student` reads it; :meth:`StudentModel.probabilities` turns sparse feature rows into calibrated
 probabilities. A LightGBM student is scored by LightGBM when it is installed (``evidex[learn]``), otherwise by
 :class:`TreeEnsemble`, a pure-Python reader of the same text model (same trees, same decisions: the packaged
@@ -25,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evidex.errors import ConfigError, MissingDependencyError
-from evidex.extract.student.features import FEATURE_SET_VERSION, N_FEATURES, N_FEATURES_SEMANTIC
+from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, N_FEATURES_SEMANTIC
 from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
 
 CARD = "card.json"
@@ -59,6 +69,57 @@ class Calibration:
     @staticmethod
     def from_dict(d: Mapping[str, Any]) -> Calibration:
         return Calibration(tuple(float(v) for v in d.get("x", ())), tuple(float(v) for v in d.get("y", ())))
+
+
+TRANSFORMS = ("logit", "identity")
+PRIOR_MIN_SCORE = 0.2  # the prior scorer's rule: choice.NONE_PRIOR and ExtractOptions.min_score
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The score a prior-anchored student was boosted from, in logit space: ``bias + Σ weight·transform(x)``
+    over named dense feature columns (``logit`` clips the value to [eps, 1 − eps] first; a column absent from a
+    sparse row is 0)."""
+
+    terms: tuple[tuple[str, str, float], ...]  # (feature name, transform, weight)
+    bias: float = 0.0
+    eps: float = 1e-3
+
+    def __post_init__(self) -> None:
+        for name, transform, _ in self.terms:
+            if name not in DENSE_INDEX:
+                raise ConfigError(f"student anchor: unknown feature {name!r}")
+            if transform not in TRANSFORMS:
+                raise ConfigError(f"student anchor: unknown transform {transform!r} (one of {', '.join(TRANSFORMS)})")
+
+    def _term(self, transform: str, v: float) -> float:
+        if transform == "logit":
+            v = min(1.0 - self.eps, max(self.eps, v))
+            return math.log(v / (1.0 - v))
+        return v
+
+    def value(self, row: Sequence[tuple[int, float]]) -> float:
+        got = dict(row)
+        return self.bias + sum(w * self._term(t, got.get(DENSE_INDEX[n], 0.0)) for n, t, w in self.terms)
+
+    def values(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        return [self.value(r) for r in rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bias": self.bias, "eps": self.eps,
+                "terms": [{"feature": n, "transform": t, "weight": w} for n, t, w in self.terms]}
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any] | None) -> Anchor | None:
+        if not d:
+            return None
+        terms = tuple((str(t["feature"]), str(t.get("transform", "identity")), float(t["weight"]))
+                      for t in d.get("terms", ()))
+        return Anchor(terms, float(d.get("bias", 0.0)), float(d.get("eps", 1e-3)))
 
 
 _ZERO = 1e-35  # LightGBM's kZeroThreshold: |v| below it is "zero" for a Zero-missing-type split
@@ -95,6 +156,19 @@ def _floats(block: Mapping[str, str], key: str) -> tuple[float, ...]:
     return tuple(float(v) for v in block.get(key, "").split())
 
 
+def objective_sigmoid(text: str) -> float:
+    """The ``sigmoid:`` parameter of a LightGBM text model's objective line (1.0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith("objective="):
+            for part in line.split()[1:]:
+                if part.startswith("sigmoid:"):
+                    return float(part.split(":", 1)[1])
+            break
+        if line.startswith("Tree="):
+            break
+    return 1.0
+
+
 @dataclass(frozen=True)
 class TreeEnsemble:
     """A LightGBM binary model read from its text format and evaluated in Python (numerical splits only)."""
@@ -104,7 +178,7 @@ class TreeEnsemble:
 
     @staticmethod
     def from_text(text: str) -> TreeEnsemble:
-        sigmoid = 1.0
+        sigmoid = objective_sigmoid(text)
         trees: list[_Tree] = []
         block: dict[str, str] = {}
 
@@ -121,11 +195,7 @@ class TreeEnsemble:
 
         in_tree = False
         for line in text.splitlines():
-            if line.startswith("objective="):
-                for part in line.split()[1:]:
-                    if part.startswith("sigmoid:"):
-                        sigmoid = float(part.split(":", 1)[1])
-            elif line.startswith("Tree="):
+            if line.startswith("Tree="):
                 flush()
                 in_tree = True
             elif line.startswith("end of trees"):
@@ -136,13 +206,16 @@ class TreeEnsemble:
         flush()
         return TreeEnsemble(tuple(trees), sigmoid)
 
-    def predict(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+    def margins(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        """The summed tree outputs (LightGBM's ``raw_score``) of each row."""
         out = []
         for r in rows:
             row = dict(r)
-            z = sum(t.value(row) for t in self.trees) * self.sigmoid
-            out.append(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
+            out.append(sum(t.value(row) for t in self.trees))
         return out
+
+    def predict(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        return [_sigmoid(z * self.sigmoid) for z in self.margins(rows)]
 
 
 def width(rows: Sequence[Sequence[tuple[int, float]]]) -> int:
@@ -188,6 +261,8 @@ class StudentModel:
     _weights: tuple[float, list[float]] | None = None
     _trees: TreeEnsemble | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    anchor: Anchor | None = None
+    _sig: float = 1.0
 
     @property
     def default_threshold(self) -> float:
@@ -218,23 +293,51 @@ class StudentModel:
     def threshold(self, field: str) -> float:
         return self.thresholds.get(field, self.default_threshold)
 
+    @property
+    def empty_rule(self) -> str:
+        """``"prior"`` when a field is left empty as the prior would leave it, else ``"threshold"``."""
+        e = self.card.get("empty")
+        return str(e.get("rule", "threshold")) if isinstance(e, Mapping) else "threshold"
+
+    def answers(self, field: str, confidence: float, prior_top: float) -> bool:
+        """Whether the field gets a value: its best candidate has calibrated ``confidence`` and the prior's best
+        candidate scores ``prior_top``."""
+        if self.empty_rule == "prior":
+            return prior_top >= float(self.card["empty"].get("min_prior", PRIOR_MIN_SCORE))
+        return confidence >= self.threshold(field)
+
     def raw_scores(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
         """The model's uncalibrated probability for each sparse row."""
         if not rows:
             return []
+        if self.anchor is not None:
+            k = self.sigmoid
+            return [_sigmoid(k * (a + m)) for a, m in zip(self.anchor.values(rows), self.margins(rows), strict=True)]
         if self.kind == "lightgbm":
             if self._booster is None:
                 assert self._trees is not None
                 return self._trees.predict(rows)
             out = self._booster.predict(dense(rows, self.n_features), num_threads=1)
             return [float(v) for v in out]
+        return [_sigmoid(z) for z in self.margins(rows)]
+
+    @property
+    def sigmoid(self) -> float:
+        """LightGBM's ``sigmoid`` parameter (probability = 1 / (1 + exp(−sigmoid · raw score))); 1 otherwise."""
+        return self._trees.sigmoid if self._trees is not None else self._sig
+
+    def margins(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
+        """The model's own raw score of each sparse row, before the sigmoid and without the card's anchor: the
+        summed trees (LightGBM's ``raw_score``) or the logistic regression's logit."""
+        if self.kind == "lightgbm":
+            if self._booster is None:
+                assert self._trees is not None
+                return self._trees.margins(rows)
+            out = self._booster.predict(dense(rows, self.n_features), num_threads=1, raw_score=True)
+            return [float(v) for v in out]
         assert self._weights is not None
         bias, w = self._weights
-        res = []
-        for r in rows:
-            z = bias + sum(w[j] * v for j, v in r)
-            res.append(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z)))))
-        return res
+        return [bias + sum(w[j] * v for j, v in r) for r in rows]
 
     def probabilities(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[tuple[float, float]]:
         """(raw, calibrated) per row."""
@@ -265,7 +368,10 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
                                          f"{fs}), whose weights are not installed", hint=INSTALL_HINT)
     cal = Calibration.from_dict(json.loads((p / CALIBRATION).read_text(encoding="utf-8")))
     kind = str(card.get("kind", "lightgbm"))
-    m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()})
+    m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()},
+                     anchor=Anchor.from_dict(card.get("anchor")))
+    if m.empty_rule not in ("threshold", "prior"):
+        raise ConfigError(f"student {p}: unknown empty rule {m.empty_rule!r} (threshold or prior)")
     if kind == "lightgbm":
         text = (p / LGB_MODEL).read_text(encoding="utf-8")
         try:
@@ -276,6 +382,7 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
             m._trees = TreeEnsemble.from_text(text)
         else:
             m._booster = lightgbm.Booster(model_str=text)
+            m._sig = objective_sigmoid(text)
     elif kind == "logistic":
         w = json.loads((p / LOGISTIC).read_text(encoding="utf-8"))
         weights = [float(v) for v in w["weights"]]
@@ -287,5 +394,5 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
     return m
 
 
-__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "Calibration", "StudentModel", "TreeEnsemble", "dense",
+__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "PRIOR_MIN_SCORE", "Anchor", "Calibration", "StudentModel", "TreeEnsemble", "dense",
            "load_student", "sparse", "width"]

@@ -76,7 +76,7 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         options = tuple((scored[i][0], scored[i][1]) for i in order[:OPTIONS_SHOWN])
         best = scored[order[0]]
         t = model.threshold(f.name)
-        if best[1] < t:
+        if not model.answers(f.name, best[1], ranked[0][1]):
             out.append(Choice(f, None, best[1], best[2], best[3], options))
             continue
         extra: tuple[tuple[Candidate, float], ...] = ()
