@@ -1,5 +1,5 @@
 """Calibration (issue 9): the dev ECE that `evidex eval`/`bench` report (cases computed by hand in the comments),
-and the calibration target of `evidex train` (the dataset's metric)."""
+and the cross-fitted calibration of `evidex train` (folds by document, out-of-fold points, Platt/isotonic)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from evidex.distill.data import Group
+from evidex.distill.train import assign_folds, calibrate, fit_isotonic, fit_platt, folds_for
 from evidex.eval.calibration import reliability
 from evidex.eval.datasets import GoldDoc, GoldSet, GoldSpan
 from evidex.eval.datasets.schemas import builtin_schema
@@ -142,6 +144,75 @@ def test_eval_cli_reports_dev_ece(tmp_path: Path) -> None:
     assert json.loads(out.read_text())["calibration"]["ece"] == approx(0.41)
 
 
+# --------------------------------------------------------------------------- cross-fitted calibration (train)
+def test_folds_by_document_are_seeded_and_balanced() -> None:
+    ids = [f"d{i}" for i in range(23)]
+    f = assign_folds(ids, 5, seed=7)
+    assert assign_folds(list(reversed(ids)), 5, seed=7) == f  # order of the input does not matter
+    sizes = sorted(list(f.values()).count(k) for k in range(5))
+    assert sizes == [4, 4, 5, 5, 5]
+    assert assign_folds(ids, 5, seed=8) != f
+    assert (folds_for(100, 5), folds_for(3, 5), folds_for(1, 5), folds_for(20, 1)) == (5, 3, 0, 0)
+
+
+def _groups(n_docs: int, seed: int = 0) -> list[Group]:
+    """Per document two fields; per field 6 candidates with two features, the first candidate right."""
+    import random
+
+    rnd = random.Random(seed)
+    out = []
+    for d in range(n_docs):
+        for fld in ("x", "y"):
+            right = rnd.random() < 0.8  # the gold value is among the candidates
+            rows, labels = [], []
+            for i in range(6):
+                good = right and i == 0
+                rows.append([(0, rnd.gauss(1.5 if good else 0.0, 1.0)), (1, rnd.random())])
+                labels.append(int(good))
+            out.append(Group(f"d{d}", fld, rows, labels, [str(i) for i in range(6)], int(right), False))
+    return out
+
+
+def test_every_document_gets_out_of_fold_scores() -> None:
+    groups = _groups(40)
+    c = calibrate(groups, "logistic", seed=1, rounds=10, folds=5, method="auto")
+    assert c.folds == 5 and len(c.scored) == len(groups)  # every group, each scored by a model without its doc
+    assert {g.doc_id for g, _ in c.scored} == {g.doc_id for g in groups}
+    assert set(c.ece_by_method) == {"isotonic", "platt"} and c.method in c.ece_by_method
+    assert c.ece == c.ece_by_method[c.method] == min(c.ece_by_method.values())
+    # fold 0's scores are those of a model trained on folds 1-4 only (not the in-sample scores)
+    from evidex.distill.train import _fit, _score_all, _Scorer
+
+    fold0 = [g for g in groups if c.fold_of[g.doc_id] == 0]
+    rest = [g for g in groups if c.fold_of[g.doc_id] != 0]
+    expect = _score_all(fold0, _Scorer("logistic", _fit("logistic", rest, 1, 10)))
+    assert [s for g, s in c.scored if c.fold_of[g.doc_id] == 0] == [s for _, s in expect]
+    insample = _score_all(fold0, _Scorer("logistic", _fit("logistic", groups, 1, 10)))
+    assert [s for _, s in insample] != [s for _, s in expect]
+    tiny = calibrate(_groups(3), "logistic", seed=1, rounds=10, folds=5, method="isotonic")
+    assert tiny.folds == 3  # fewer folds for a tiny gold
+
+
+def test_platt_is_monotone_and_calibrated_on_a_logistic_truth() -> None:
+    import math
+    import random
+
+    rnd = random.Random(0)
+    xs, ys = [], []
+    for _ in range(4000):  # truth: P(right | s) = σ(2·logit(s) − 0.5)
+        s = min(1 - 1e-4, max(1e-4, rnd.random()))
+        z = 2 * math.log(s / (1 - s)) - 0.5
+        xs.append(s)
+        ys.append(int(rnd.random() < 1 / (1 + math.exp(-z))))
+    m = fit_platt(xs, ys)
+    assert list(m.y) == sorted(m.y)
+    for s in (0.1, 0.5, 0.9):
+        z = 2 * math.log(s / (1 - s)) - 0.5
+        assert m(s) == approx(1 / (1 + math.exp(-z)), abs=0.03)
+    assert fit_platt([0.2, 0.4], [1, 1]).y == (1.0, 1.0)  # too few points: the rate
+    assert fit_isotonic([0.2, 0.4], [0, 1]).y == (0.5, 0.5)
+
+
 # --------------------------------------------------------------------------- the calibration target: the metric
 def test_metric_judge_counts_as_the_metric_does() -> None:
     from evidex.eval.judge import metric_judge
@@ -162,3 +233,19 @@ def test_metric_judge_counts_as_the_metric_does() -> None:
     schema = Schema.from_dict({"name": "t", "fields": {"when": "date", "who": "string"}})
     field = metric_judge(GoldSet("mine", "gold", "field", schema, (fd,)))
     assert field("f", "when", "2 May 2024") and field("f", "who", "ann  LEE") and not field("f", "who", "Ann")
+
+
+def test_calibration_follows_the_judge_not_the_labels() -> None:
+    groups = _groups(30)
+    by_labels = calibrate(groups, "logistic", seed=0, rounds=10, folds=3, method="isotonic")
+    nothing_right = calibrate(groups, "logistic", seed=0, rounds=10, folds=3, method="isotonic",
+                              judge=lambda d, f, t: False)
+    assert by_labels.cal(0.99) > 0.5 and nothing_right.cal(0.99) == 0.0
+    # candidate '0' judged right in even documents only: the label of each group's best-scored candidate is
+    # the judge's verdict (the other labels are not read and stay)
+    half = calibrate(groups, "logistic", seed=0, rounds=10, folds=3, method="isotonic",
+                     judge=lambda d, f, t: t == "0" and int(d[1:]) % 2 == 0)
+    for (g, s), (g0, _) in zip(half.scored, by_labels.scored, strict=True):
+        best = max(range(len(s)), key=lambda i: s[i])
+        assert g.labels[best] == int(best == 0 and int(g.doc_id[1:]) % 2 == 0)
+        assert [y for i, y in enumerate(g.labels) if i != best] == [y for i, y in enumerate(g0.labels) if i != best]

@@ -9,6 +9,10 @@ at least 5 % of the gold values are no candidate at all (multi-line names and ad
 be right there) and where cross-fitted taggers at least halve that share (where they find few of the missing
 values, their spans mostly distract the student: measured on Kleister-NDA). Its spans become candidates (source
 ``tagger``) of the student's training documents (cross-fitted) and of every document ``--student DIR`` reads.
+
+The student's confidence is calibrated (``--folds`` cross-fitting by document, :mod:`evidex.distill.train`) to the
+probability that the *dataset's metric* counts the emitted value right (:func:`evidex.eval.judge.metric_judge`:
+SROIE's exact match, Kleister's tokens, a gold JSONL's typed comparison), the number ``evidex bench`` checks.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ def train_command(
     kind: Annotated[str, typer.Option(help="Model: lightgbm (gradient-boosted trees) or logistic (logistic regression).")] = "lightgbm",
     seed: Annotated[int, typer.Option(help="Seed: the same seed and data write an identical model directory.")] = 0,
     rounds: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 300,
+    folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds (by document) for the calibration and thresholds; fewer for tiny golds.")] = 5,
+    calibration: Annotated[str, typer.Option(help="Calibration map: auto (the lower cross-fitted ECE), isotonic or platt.")] = "auto",
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
     tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate and a cross-fitted tagger at least halves that), all, off, or comma-separated field names.")] = "auto",
     tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
@@ -60,7 +66,10 @@ def train_command(
       evidex train my-gold.jsonl --schema schema.yaml -o students/mine
     """
     from evidex.distill import train
+    from evidex.eval.judge import metric_judge
 
+    if calibration not in ("auto", "isotonic", "platt"):
+        raise UsageError(f"unknown calibration {calibration!r}", hint="auto, isotonic or platt")
     t0 = time.monotonic()
     gs, exclude = _gold(gold, schema, split, data_root, sample, limit, holdout, holdout_seed, seed)
     n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
@@ -69,9 +78,10 @@ def train_command(
         task = bar.add_task("", total=n, phase="reading gold")
         tag = _tagger(gs, exclude, output, tagger, seed, tagger_iterations, bar, task)
         bar.reset(task, total=n, phase="reading gold")
-        report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, exclude=exclude,
+        report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, folds=folds,
+                       calibration=calibration, exclude=exclude,
                        source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id),
-                       proposer=tag.proposer if tag is not None else None)
+                       proposer=tag.proposer if tag is not None else None, judge=metric_judge(gs))
     if tag is not None and tag.fields:
         from evidex.distill.tagger import write_card_entry
 
@@ -155,12 +165,17 @@ def _report(report: Any, kind: str, exclude: list[str], output: Path, tag: Any, 
     if st.failed_docs:
         console.print(f"[yellow]{len(st.failed_docs)} documents could not be parsed[/]: {st.failed_docs[:3]}")
     m = report.metrics
-    console.print(f"held-back calibration part: {m['calibration_docs']} documents; expected calibration error "
-                  f"(10 bins, cross-fitted) = {report.ece:.4f}")
+    cal = m.get("calibration", {})
+    console.print(f"calibration ({cal.get('method', 'isotonic')}) on out-of-fold scores of {m['calibration_docs']} "
+                  f"documents ({cal.get('folds', 0)} folds); expected calibration error (10 bins, cross-fitted) = "
+                  f"{report.ece:.4f}")
     for f, d in m["per_field"].items():
         console.print(f"  {f}: top-1 correct {d['top1_correct']:.3f} · F1 at threshold "
                       f"{report.card['thresholds'].get(f, report.card['threshold']):.2f} = {d['f1_at_threshold']:.3f}")
-    console.print(f"training time {wall:.1f} s")
+    sec = getattr(report, "seconds", {})
+    more = (f" (labelling {sec['labelling']:.1f} s, cross-fitting {cal.get('folds', 0)} folds "
+            f"{sec['cross_fitting']:.1f} s, final model {sec['final_model']:.1f} s)") if sec else ""
+    console.print(f"training time {wall:.1f} s{more}")
     (output / "train_log.json").write_text(json.dumps({"unmatched_examples": st.examples},
                                                       indent=1), encoding="utf-8")
 
