@@ -7,11 +7,16 @@ receipts of ``evidex bench sroie --sample 100 --seed 0``), Kleister-NDA train (n
 sample minus the SWDE dev sample, and CUAD's ``parties``/``agreement_date`` — with one global "leave it empty"
 threshold (see :mod:`evidex.distill.multi`). The labelled candidates are the ones ``bench/student_loo.py``
 collects (shared cache in ``--cache``); the same seed and data write identical files.
+
+``--anchor prior --empty prior`` (with ``--no-crosses --rounds 100``) trains the prior-anchored student: boosted
+from a logistic fit of the prior's score, a field left empty as the prior would leave it (docs/benchmarks.md,
+"Trained students").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -38,14 +43,22 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--semantic", action="store_true", help="MiniLM semantic features (feature set 2); give it "
                     "a --cache of its own (parts are cached with one feature set: student_loo.py --semantic --out DIR)")
+    ap.add_argument("--anchor", default="", choices=("", "prior"), help="boost from the prior (anchored student)")
+    ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
+                    help="leave a field empty by the learnt threshold or by the prior's rule")
+    ap.add_argument("--no-crosses", action="store_true", help="dense features only")
+    ap.add_argument("--params", default="", help="JSON: LightGBM parameters of an anchored student's trees")
     a = ap.parse_args()
     t0 = time.monotonic()
     ps = parts(Path(a.data_root), Path(a.cache), a)
     t1 = time.monotonic()
     card = train_parts([ps[n] for n in LOO["default"]], a.out, kind=a.kind, seed=a.seed, rounds=a.rounds,
-                       pool_size=a.pool, description="evidex's packaged generic student: SROIE train minus the "
+                       pool_size=a.pool, crosses=not a.no_crosses, anchor=a.anchor, empty=a.empty,
+                       params=json.loads(a.params) if a.params else None,
+                       description="evidex's packaged generic student: SROIE train minus the "
                        "SROIE dev sample, Kleister-NDA train, SWDE book pages minus the SWDE dev sample, CUAD "
-                       "parties/agreement_date (bench/train_default_student.py)")
+                       "parties/agreement_date (bench/train_default_student.py)"
+                       + ("; prior-anchored" if a.anchor else "") + ("; empty by the prior's rule" if a.empty == "prior" else ""))
     size = sum(f.stat().st_size for f in Path(a.out).iterdir())
     print(f"default student → {a.out}: {a.kind}, {size / 1e6:.2f} MB, threshold {card['threshold']}, ECE "
           f"(calibration part, cross-fitted) {card['metrics']['ece_10_bins']}; labelling {t1 - t0:.0f} s, "

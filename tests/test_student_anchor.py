@@ -13,8 +13,7 @@ import pytest
 
 from evidex.errors import ConfigError
 from evidex.extract.student.features import DENSE_INDEX
-from evidex.extract.student.model import Anchor, load_student
-from evidex.extract.student.scorer import DEFAULT_MODEL
+from evidex.extract.student.model import Anchor, dense, load_student
 from evidex.pipeline.core import load_schema
 
 _SCHEMA = ("name: letters\nfields:\n  reference:\n    type: string\n    description: the letter's reference number\n"
@@ -107,19 +106,26 @@ def test_the_prior_orders_the_candidates_of_an_anchor_alone() -> None:
         Anchor((("prior", "square", 1.0),))
 
 
-def test_a_card_without_an_anchor_scores_as_before() -> None:
-    """The packaged default has no anchor: its raw score is still LightGBM's own probability / the plain
-    sigmoid of the summed trees."""
-    card = json.loads((DEFAULT_MODEL / "card.json").read_text())
-    pure = load_student(DEFAULT_MODEL, pure_python=True)
-    if "anchor" in card:
-        pytest.skip("the packaged default is anchored")
-    assert pure.anchor is None
-    p = DENSE_INDEX["prior"]
-    rows = [[(p, v), (DENSE_INDEX["prior_is_top"], 1.0)] for v in (0.1, 0.4, 0.9)] + [[(p, 0.3), (100, 1.0)]]
-    z = pure.margins(rows)
-    assert pure.raw_scores(rows) == [1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, v * pure.sigmoid)))) for v in z]
+def test_a_card_without_an_anchor_scores_as_before(anchored: tuple[Path, list[list[tuple[int, float]]]],
+                                                  tmp_path: Path) -> None:
+    """A card without ``anchor`` (every card before anchored students): the raw score is LightGBM's own
+    probability, i.e. the plain sigmoid of the summed trees, by both readers."""
+    pytest.importorskip("lightgbm")
+    path, rows = anchored
+    old = tmp_path / "old"
+    old.mkdir()
+    for f in path.iterdir():
+        (old / f.name).write_bytes(f.read_bytes())
+    card = json.loads((path / "card.json").read_text())
+    del card["anchor"]
+    (old / "card.json").write_text(json.dumps(card))
+    pure, fast = load_student(old, pure_python=True), load_student(old)
+    assert pure.anchor is None and fast.anchor is None
     assert pure._trees is not None and pure.raw_scores(rows) == pure._trees.predict(rows)
+    assert pure.raw_scores(rows) == [1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, v)))) for v in pure.margins(rows)]
+    assert fast._booster is not None
+    assert fast.raw_scores(rows) == [float(v) for v in fast._booster.predict(dense(rows, fast.n_features), num_threads=1)]
+    assert max(abs(x - y) for x, y in zip(fast.raw_scores(rows), pure.raw_scores(rows), strict=True)) < 1e-9
 
 
 def test_the_prior_rule_leaves_a_field_empty(anchored: tuple[Path, list[list[tuple[int, float]]]],
