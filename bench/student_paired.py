@@ -33,7 +33,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--data-root", default=os.environ.get("EVIDEX_SHARED_DATA", "/work/shared/data"))
     a = ap.parse_args()
-    gold = load_gold(a.dataset, a.split, data_root=Path(a.data_root), sample=a.sample, seed=a.seed)
+    kw = {"sample": a.sample, "seed": a.seed} if a.sample else {}
+    gold = load_gold(a.dataset, a.split, data_root=Path(a.data_root), **kw)
     runs = [[json.loads(x) for x in Path(p).read_text(encoding="utf-8").splitlines() if x.strip()] for p in (a.a, a.b)]
 
     def f1(docs: list, preds: list) -> float:
