@@ -139,6 +139,8 @@ def main() -> None:
     ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
                     help="leave a field empty by the learnt threshold or by the prior's rule")
     ap.add_argument("--params", default="", help="JSON: LightGBM parameters of an anchored student's trees")
+    ap.add_argument("--cross-dataset", action="store_true",
+                    help="calibrate on each part's documents as scored by a model trained without that part")
     ap.add_argument("--parts", default="", help="read/write the labelled parts in DIR/parts instead of OUT/parts")
     ap.add_argument("--in-domain", default="", help="extra student dirs to score, NAME=DIR:DATASET,… (e.g. evidex train)")
     a = ap.parse_args()
@@ -152,7 +154,7 @@ def main() -> None:
         t0 = time.monotonic()
         card = train_parts([ps[n] for n in LOO[name]], out / name, kind=a.kind, seed=a.seed, rounds=a.rounds,
                            pool_size=a.pool, crosses=not a.no_crosses, anchor=a.anchor, empty=a.empty,
-                           params=json.loads(a.params) if a.params else None,
+                           params=json.loads(a.params) if a.params else None, cross_dataset=a.cross_dataset,
                            description=f"trained on {', '.join(LOO[name])} (bench/student_loo.py)")
         size = sum(f.stat().st_size for f in (out / name).iterdir())
         results.setdefault("students", {})[name] = {

@@ -21,7 +21,7 @@ _SCHEMA = ("name: letters\nfields:\n  reference:\n    type: string\n    descript
            "  total:\n    type: money\n    description: the amount due\n")
 
 
-def _gold(root: Path, n: int, seed: int) -> Path:
+def _gold(root: Path, n: int, seed: int, noise: float = 0.0) -> Path:
     rnd = random.Random(seed)
     (root / "docs").mkdir(parents=True)
     lines = []
@@ -31,7 +31,8 @@ def _gold(root: Path, n: int, seed: int) -> Path:
                 f"order {rnd.randint(1000, 9999)} of {due / 2:.2f}.\nAmount due: {due:.2f}\nPaid: {due / 3:.2f}\n")
         (root / "docs" / f"{i}.txt").write_text(text, encoding="utf-8")
         lines.append(json.dumps({"id": f"d{i}", "path": f"docs/{i}.txt",
-                                 "fields": {"reference": ref, "sent": f"2024-03-{day:02d}", "total": f"{due:.2f}"}}))
+                                 "fields": {"reference": ref, "sent": f"2024-03-{day:02d}",
+                                            "total": f"{due / 3 if rnd.random() < noise else due:.2f}"}}))
     (root / "gold.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "schema.yaml").write_text(_SCHEMA, encoding="utf-8")
     return root / "gold.jsonl"
@@ -178,3 +179,25 @@ def test_the_prior_rule_leaves_a_field_empty(anchored: tuple[Path, list[list[tup
     (gated / "card.json").write_text(json.dumps(card))
     with pytest.raises(ConfigError):
         load_student(gated)
+
+
+def test_cross_dataset_calibration(tmp_path: Path) -> None:
+    """``cross_dataset=True``: each part's calibration documents are scored by a model trained without that part,
+    so the map differs from the one fitted on the final model's scores; the student is still the final model."""
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")
+    from evidex.distill.multi import collect, train_parts
+    from evidex.eval.datasets import load_jsonl_gold
+
+    parts = []
+    for i, seed in enumerate((5, 6)):
+        root = tmp_path / f"g{i}"
+        gold = load_jsonl_gold(_gold(root, 40, seed, noise=0.2 + 0.3 * i), schema=load_schema(root / "schema.yaml"))
+        parts.append(collect(gold, name=f"p{i}"))
+    kw = {"anchor": "prior", "empty": "prior", "rounds": 20, "params": {"min_data_in_leaf": 5}}
+    plain = train_parts(parts, tmp_path / "plain", **kw)
+    cross = train_parts(parts, tmp_path / "cross", cross_dataset=True, **kw)
+    assert plain["calibration"] == "isotonic" and cross["calibration"] == "isotonic, cross-dataset"
+    assert (tmp_path / "plain" / "model.txt").read_bytes() == (tmp_path / "cross" / "model.txt").read_bytes()
+    assert (tmp_path / "plain" / "calibration.json").read_bytes() != (tmp_path / "cross" / "calibration.json").read_bytes()
+    assert load_student(tmp_path / "cross").empty_rule == "prior"

@@ -170,13 +170,16 @@ def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float, g
 def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "lightgbm", seed: int = 0,
                 rounds: int = 300, pool_size: int = 100, calib_fraction: float = 0.2,
                 description: str = "", crosses: bool = True, anchor: str = "", empty: str = "threshold",
-                params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                params: Mapping[str, Any] | None = None, cross_dataset: bool = False) -> dict[str, Any]:
     """Fit one student on every part's groups, calibrate it on the held-back documents, write it; → its card.
 
     ``crosses=False`` drops the hashed field×context crosses (dense features only, semantic ones included).
     Parts collected with an encoder train a feature-set-2 student (it reads MiniLM cosines; see the card).
     ``anchor="prior"``: boost from the prior (LightGBM only; ``params`` override :data:`ANCHORED_PARAMS`).
-    ``empty="prior"``: fields are left empty by the prior's rule, not by the learnt threshold (see the module)."""
+    ``empty="prior"``: fields are left empty by the prior's rule, not by the learnt threshold (see the module).
+    ``cross_dataset=True``: the calibration map (and threshold) is fitted on each part's calibration documents as
+    scored by a model trained without that part — what an unseen schema looks like — instead of by the final model
+    (one more training per part)."""
     if kind not in ("lightgbm", "logistic"):
         raise ValueError(f"unknown student kind {kind!r} (lightgbm or logistic)")
     if anchor not in ("", "prior") or (anchor and kind != "lightgbm"):
@@ -197,13 +200,24 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     semantic = n_features > N_FEATURES
     if not rows or len(set(labels)) < 2:
         raise ValueError(f"not enough labelled candidates to train on ({len(rows)} rows, {sum(labels)} correct)")
-    anc = fit_anchor(rows, labels) if anchor else None
-    model: Any
-    if anc is not None:
-        model = _fit_anchored(rows, labels, anc, seed, rounds, params)
+
+    def fit_model(rs: list[list[tuple[int, float]]], ys: list[int]) -> tuple[Any, Anchor | None, Any]:
+        a = fit_anchor(rs, ys) if anchor else None
+        if a is not None:
+            m = _fit_anchored(rs, ys, a, seed, rounds, params)
+            return m, a, _AnchoredScorer(m, a)
+        m = _fit_lightgbm(rs, ys, seed, rounds) if kind == "lightgbm" else _fit_logistic(rs, ys, seed)
+        return m, None, _Scorer(kind, m)
+
+    model, anc, scorer = fit_model(rows, labels)
+    if cross_dataset and len(parts) > 1:  # each part's calibration documents scored by a model without that part
+        scored = []
+        for p in parts:
+            other = [g for g in fit if not g.doc_id.startswith(f"{p.name}/")]
+            _, _, sc = fit_model([r for g in other for r in g.rows], [y for g in other for y in g.labels])
+            scored += _top([g for g in held if g.doc_id.startswith(f"{p.name}/")], sc)
     else:
-        model = _fit_lightgbm(rows, labels, seed, rounds) if kind == "lightgbm" else _fit_logistic(rows, labels, seed)
-    scored = _top(held, _AnchoredScorer(model, anc) if anc is not None else _Scorer(kind, model))
+        scored = _top(held, scorer)
     xs, ys = _points(scored)
     cal = fit_isotonic(xs, ys)
     half = set(sorted(cal_ids)[::2])
@@ -232,7 +246,8 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
         "features": n_features, "semantic": {"encoder": ENCODER_NAME, "features": list(SEMANTIC)} if semantic else None,
         "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,
         "rounds": rounds if kind == "lightgbm" else None, "threshold": threshold, "thresholds": {},
-        "calibration": "isotonic", "description": description, "crosses": crosses,
+        "calibration": "isotonic, cross-dataset" if cross_dataset and len(parts) > 1 else "isotonic",
+        "description": description, "crosses": crosses,
         **({"anchor": anc.to_dict(), "params": {**ANCHORED_PARAMS, **(params or {})}} if anc is not None else {}),
         **({"empty": {"rule": "prior", "min_prior": PRIOR_MIN_SCORE}} if gate else {}),
         "training_data": [{"dataset": p.name, "split": p.split, "docs": p.stats.docs,
