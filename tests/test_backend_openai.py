@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.slow]
 
 
 def test_real_server_json_generation_negotiates_response_format(llama_server: str) -> None:
-    be = load_backend("openai", {"base_url": llama_server, "max_retries": 1})
+    # a real server on a busy machine may take minutes; slowness is not what these tests check
+    be = load_backend("openai", {"base_url": llama_server, "max_retries": 1, "timeout_s": 600})
     schema = {"type": "object", "properties": {"number": {"type": ["string", "null"]}}, "required": ["number"]}
     (resp,) = be.generate([Request((Message("user", "Invoice INV-7. JSON with the invoice number."),),
                                    json_schema=schema, max_tokens=30)])
@@ -33,7 +34,7 @@ def test_real_server_json_generation_negotiates_response_format(llama_server: st
 
 
 def test_real_server_choice_extraction_matches_the_embedded_results(llama_server: str, examples_dir: Path) -> None:
-    be = load_backend("openai", {"base_url": llama_server, "logprobs": True})
+    be = load_backend("openai", {"base_url": llama_server, "logprobs": True, "timeout_s": 600})
     schema = load_schema(examples_dir / "schemas" / "invoice.yaml")
     doc = parse_file(examples_dir / "invoice-brightline.html")
     res = Extractor(be, ExtractOptions(mode="choice", scorer="choice", prior_weight=0.85)).extract(doc, schema)
@@ -46,7 +47,7 @@ def test_real_server_choice_extraction_matches_the_embedded_results(llama_server
 
 
 def test_real_server_generate_mode_keeps_only_grounded_values(llama_server: str, examples_dir: Path) -> None:
-    be = load_backend("openai", {"base_url": llama_server})
+    be = load_backend("openai", {"base_url": llama_server, "timeout_s": 600})
     schema = load_schema(examples_dir / "schemas" / "invoice.yaml")
     doc = parse_file(examples_dir / "invoice-acme.html")
     res = Extractor(be, ExtractOptions(mode="generate", max_output_tokens=200, max_repairs=1)).extract(doc, schema)

@@ -171,7 +171,9 @@ def test_worker_that_hit_the_memory_limit_is_not_reused(files: list[Path]) -> No
     """A worker that ran out of memory is replaced before the next file (mutant sandbox-no-recycle-after-oom
     kept it): when its result arrives, no worker this call started is still alive."""
     before = set(multiprocessing.active_children())
-    it = parse_isolated([files[1], files[0]], limits=LIMITS, _fault={files[1].name: "oom"})
+    # the memory limit must trip before the time limit, also on a loaded machine (the allocation takes time)
+    limits = Limits(timeout_s=60, max_memory=LIMITS.max_memory)
+    it = parse_isolated([files[1], files[0]], limits=limits, _fault={files[1].name: "oom"})
     name, first = next(it)
     assert name == str(files[1]) and isinstance(first, MemoryLimitError)
     assert set(multiprocessing.active_children()) - before == set()
