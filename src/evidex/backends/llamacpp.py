@@ -321,7 +321,8 @@ class LlamaCppModel:
         rewinding the KV cache to the prompt between continuations)."""
         t0 = time.monotonic()
         llm = self.llm
-        evaluated = self._eval_with_reuse(toks)
+        self._eval_with_reuse(toks)
+        evaluated = len(toks)  # the prompt's tokens, cached or not: usage must not depend on earlier calls
         base = llm.n_tokens
         first = self._last_logprobs()
         scores: list[tuple[float, int]] = []
@@ -346,7 +347,7 @@ class LlamaCppModel:
         import numpy as np
 
         t0 = time.monotonic()
-        evaluated = self._eval_with_reuse(toks)
+        self._eval_with_reuse(toks)
         lp = self._last_logprobs()
         top = np.argpartition(-lp, top_n)[:top_n]
         top = top[np.argsort(-lp[top])]
@@ -356,7 +357,7 @@ class LlamaCppModel:
             if piece not in alts:  # several tokens may decode alike; keep the most likely
                 alts[piece] = float(lp[t])
         best = next(iter(alts))
-        return Response(text=best, tokens_in=evaluated, tokens_out=1, seconds=time.monotonic() - t0,
+        return Response(text=best, tokens_in=len(toks), tokens_out=1, seconds=time.monotonic() - t0,
                         finish_reason="stop", model=self.model_name, top_logprobs=(alts,))
 
 
