@@ -121,8 +121,8 @@ def _report(report: Any, spec: Any, kind: str, output: Path) -> None:
                   f"fields left empty (negatives): {c.absent}; fields with only dropped values (not trained on): {c.unknown}")
     st, m = report.train.stats, report.train.metrics
     console.print(f"student ({kind}) trained on {st.docs} documents → {output}; labels matched by a candidate: "
-                  f"{st.matched}/{st.gold_values}; calibration ECE {report.train.ece:.4f} "
-                  f"on {m['calibration_docs']} held-back documents")
+                  f"{st.matched}/{st.gold_values}; calibration ECE {report.train.ece:.4f} (to the teacher's labels; "
+                  f"out-of-fold scores of {m['calibration_docs']} documents)")
     tag = report.tagger
     if tag is not None:
         before = tag.coverage_before.to_dict()
