@@ -52,10 +52,12 @@ def inject_fault(fault: str) -> None:
             pass
     elif fault == "sleep":
         time.sleep(3600)
-    elif fault == "oom":
+    elif fault == "oom":  # buffers doubling in size, as a runaway parser's do: few pages touched before the limit
         hog: list[bytearray] = []
+        size = 64 * 1024 * 1024
         while True:
-            hog.append(bytearray(64 * 1024 * 1024))
+            hog.append(bytearray(size))
+            size *= 2
     elif fault == "raise":
         raise RuntimeError("injected failure")
     else:
