@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +53,7 @@ from evidex.extract.student.features import (
     N_DENSE,
     N_FEATURES,
 )
-from evidex.extract.student.model import CARD, PRIOR_MIN_SCORE, Anchor, StudentModel, sparse, width
+from evidex.extract.student.model import CARD, PRIOR_MIN_SCORE, Anchor, StudentModel, sigmoid, sparse, width
 from evidex.extract.student.semantic import (
     ENCODER_NAME,
     SEMANTIC,
@@ -141,8 +140,7 @@ class _AnchoredScorer:
         if not rows:
             return []
         m = self.model.predict(sparse(rows), num_threads=THREADS, raw_score=True)
-        return [1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, a + float(v))))) for a, v in zip(self.anchor.values(rows), m,
-                                                                                              strict=True)]
+        return [sigmoid(a + float(v)) for a, v in zip(self.anchor.values(rows), m, strict=True)]
 
 
 def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float, gate: bool = False) -> float:

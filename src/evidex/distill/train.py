@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from evidex import __version__
 from evidex.distill.data import GoldDocLike, Group, LabelStats, ProposerLike, build_examples, choosable_fields
 from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_FEATURES
-from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sparse
+from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sigmoid, sparse
 from evidex.model import Schema
 
 DEFAULT_POOL = 100
@@ -108,7 +108,7 @@ def fit_platt(x: Sequence[float], y: Sequence[int]) -> Calibration:
     a, b = float(lr.coef_[0][0]), float(lr.intercept_[0])
     knots = [0.5 * i for i in range(-24, 25)]
     xs = [round(1.0 / (1.0 + math.exp(-t)), 8) for t in knots]
-    ys = [round(1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, a * t + b)))), 8) for t in knots]
+    ys = [round(sigmoid(a * t + b), 8) for t in knots]
     return Calibration(tuple(xs), tuple(ys))
 
 
@@ -155,9 +155,8 @@ class _Scorer:
             return []
         if self.kind == "lightgbm":
             return [float(v) for v in self.model.predict(sparse(rows), num_threads=THREADS)]
-        import math
         bias, w = self.model
-        return [1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, bias + sum(w[j] * v for j, v in r))))) for r in rows]
+        return [sigmoid(bias + sum(w[j] * v for j, v in r)) for r in rows]
 
 
 def _top(groups: Sequence[Group], scores: Callable[[list[list[tuple[int, float]]]], list[float]]

@@ -75,7 +75,8 @@ TRANSFORMS = ("logit", "identity")
 PRIOR_MIN_SCORE = 0.2  # the prior scorer's rule: choice.NONE_PRIOR and ExtractOptions.min_score
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """The logistic function, its argument clamped to ±40 (no overflow); training and reading share it."""
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
@@ -215,7 +216,7 @@ class TreeEnsemble:
         return out
 
     def predict(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
-        return [_sigmoid(z * self.sigmoid) for z in self.margins(rows)]
+        return [sigmoid(z * self.sigmoid) for z in self.margins(rows)]
 
 
 def width(rows: Sequence[Sequence[tuple[int, float]]]) -> int:
@@ -312,14 +313,14 @@ class StudentModel:
             return []
         if self.anchor is not None:
             k = self.sigmoid
-            return [_sigmoid(k * (a + m)) for a, m in zip(self.anchor.values(rows), self.margins(rows), strict=True)]
+            return [sigmoid(k * (a + m)) for a, m in zip(self.anchor.values(rows), self.margins(rows), strict=True)]
         if self.kind == "lightgbm":
             if self._booster is None:
                 assert self._trees is not None
                 return self._trees.predict(rows)
             out = self._booster.predict(dense(rows, self.n_features), num_threads=1)
             return [float(v) for v in out]
-        return [_sigmoid(z) for z in self.margins(rows)]
+        return [sigmoid(z) for z in self.margins(rows)]
 
     @property
     def sigmoid(self) -> float:
@@ -394,5 +395,19 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
     return m
 
 
-__all__ = ["CALIBRATION", "CARD", "LGB_MODEL", "LOGISTIC", "PRIOR_MIN_SCORE", "Anchor", "Calibration", "StudentModel", "TreeEnsemble", "dense",
-           "load_student", "sparse", "width"]
+__all__ = [
+    "CALIBRATION",
+    "CARD",
+    "LGB_MODEL",
+    "LOGISTIC",
+    "PRIOR_MIN_SCORE",
+    "Anchor",
+    "Calibration",
+    "StudentModel",
+    "TreeEnsemble",
+    "dense",
+    "load_student",
+    "sigmoid",
+    "sparse",
+    "width",
+]
