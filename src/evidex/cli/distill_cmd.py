@@ -18,8 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evidex import registry
 from evidex.cli.common import console, err_console, expand_paths
 from evidex.cli.specs import build_spec, load_spec, names_help
+from evidex.cli.train_cmd import tagger_choice
 from evidex.errors import UsageError
-from evidex.model import Grounding, Schema
+from evidex.model import Grounding
 from evidex.pipeline.core import load_schema
 
 _BACKENDS = names_help(registry.backends)
@@ -92,7 +93,7 @@ def distill_command(
         spec = build_spec(sch, backend=teacher_backend, backend_extra=teacher_option or [],
                           flags={"model": teacher_model, "base_url": teacher_base_url, "timeout": timeout},
                           engine={"mode": teacher_mode, "selector": selector, "budget_tokens": budget, "deadline_s": deadline or None})
-    which = _tagger_choice(tagger, sch)  # checked before the teacher runs: a typo must not cost its hours
+    which = tagger_choice(tagger, sch)  # checked before the teacher runs: a typo must not cost its hours
     t0 = time.monotonic()
     with Progress(TextColumn("[bold]distill[/] {task.fields[phase]}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console) as bar:
@@ -130,29 +131,6 @@ def _report(report: Any, spec: Any, kind: str, output: Path) -> None:
         console.print(f"teacher labels no candidate proposes: {shares or 'none'}; span tagger: "
                       + (f"{', '.join(tag.fields)} ({tag.counts.get('spans', 0)} labelled spans)" if tag.fields
                          else "none (no field where it pays)"))
-
-
-def _tagger_choice(tagger: str, schema: Schema) -> str | list[str]:
-    """``--tagger`` as the API takes it; ``auto`` without python-crfsuite is ``off`` (with a notice)."""
-    from evidex.cli.train_cmd import crf_available
-    from evidex.distill.data import choosable_fields
-
-    if tagger in ("off", "auto", "all"):
-        if tagger != "off" and not crf_available():
-            if tagger == "all":
-                raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
-            console.print("[yellow]no span tagger: python-crfsuite is not installed[/] (pip install 'evidex[learn]')")
-            return "off"
-        return tagger
-    if not crf_available():
-        raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
-    names = [f.strip() for f in tagger.split(",") if f.strip()]
-    known = [f.name for f in choosable_fields(schema)]
-    bad = [n for n in names if n not in known]
-    if bad or not names:
-        raise UsageError(f"--tagger: {', '.join(bad) or tagger!r} not a field the tagger can learn",
-                         hint=f"auto, all, off, or some of: {', '.join(known)}")
-    return names
 
 
 def register(app: typer.Typer) -> None:

@@ -31,6 +31,7 @@ from evidex.cli.common import console, err_console
 from evidex.errors import UsageError
 from evidex.eval.cli_api import load_gold
 from evidex.eval.datasets import DATASETS, load_jsonl_gold
+from evidex.model import Schema
 from evidex.pipeline.core import load_schema
 
 _DEFAULT_SPLIT = {"kleister-nda": "train", "sroie": "train"}
@@ -121,14 +122,10 @@ def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, it
     """Train the span tagger (``--tagger``) into ``output``; None when it is off."""
     from evidex.distill.tagger import TAGGER_MODEL, tagger_for_training
 
-    if which == "off" or (which == "auto" and not crf_available()):
-        if which == "auto":  # the default: a student without a tagger rather than no student
-            console.print("[yellow]no span tagger: python-crfsuite is not installed[/] (pip install 'evidex[learn]')")
+    fields = tagger_choice(which, gs.schema)
+    if fields == "off":
         (output / TAGGER_MODEL).unlink(missing_ok=True)
         return None
-    if not crf_available():
-        raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
-    fields: str | list[str] = which if which in ("auto", "all") else [f.strip() for f in which.split(",") if f.strip()]
 
     def progress(phase: str, i: int, n: int) -> None:
         bar.update(task, completed=i, total=n, phase=phase, description="")
@@ -137,6 +134,28 @@ def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, it
         return tagger_for_training(gs, exclude, output, fields, seed=seed, max_iter=iterations, progress=progress)
     except ValueError as e:
         raise UsageError(str(e), hint="--tagger auto|all|off or field names of the schema") from e
+
+
+def tagger_choice(tagger: str, schema: Schema) -> str | list[str]:
+    """``--tagger`` as the API takes it; ``auto`` without python-crfsuite is ``off`` (with a notice)."""
+    from evidex.distill.data import choosable_fields
+
+    if tagger in ("off", "auto", "all"):
+        if tagger != "off" and not crf_available():
+            if tagger == "all":
+                raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
+            console.print("[yellow]no span tagger: python-crfsuite is not installed[/] (pip install 'evidex[learn]')")
+            return "off"
+        return tagger
+    if not crf_available():
+        raise UsageError("--tagger needs python-crfsuite", hint="pip install 'evidex[learn]', or --tagger off")
+    names = [f.strip() for f in tagger.split(",") if f.strip()]
+    known = [f.name for f in choosable_fields(schema)]
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        raise UsageError(f"--tagger: {', '.join(bad) or tagger!r} not a field the tagger can learn",
+                         hint=f"auto, all, off, or some of: {', '.join(known)}")
+    return names
 
 
 def crf_available() -> bool:
