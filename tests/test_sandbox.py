@@ -110,6 +110,15 @@ def test_crash_retries_are_counted(files: list[Path]) -> None:
     _assert_good(results, [files[0], files[2], files[3]])
 
 
+def test_worker_gone_without_crash_status_reruns_once(files: list[Path]) -> None:
+    """A worker that closes its pipe and exits 0 mid-task has not shown the file to be at fault: the file runs once
+    more on a fresh worker before it is reported (here it vanishes again, so it is reported, after 2 runs)."""
+    results = _run(files, workers=2, _fault={files[1].name: "vanish"})
+    err = results[str(files[1])]
+    assert isinstance(err, WorkerCrashedError) and "status 0 (2 attempts)" in err.message, err
+    _assert_good(results, [files[0], files[2], files[3]])
+
+
 def test_input_errors_come_back_typed(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")

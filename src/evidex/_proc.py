@@ -8,7 +8,7 @@ import signal
 import time
 from typing import Any
 
-FAULTS = ("segfault", "abort", "exit", "kill", "hang", "sleep", "oom", "raise")
+FAULTS = ("segfault", "abort", "exit", "vanish", "kill", "hang", "sleep", "oom", "raise")
 
 
 def worker_context(preload: list[str]) -> Any:
@@ -45,6 +45,8 @@ def inject_fault(fault: str) -> None:
         os.abort()
     elif fault == "exit":
         os._exit(3)
+    elif fault == "vanish":  # gone with a clean status, mid-task: not a crash the file is known to cause
+        os._exit(0)
     elif fault == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     elif fault == "hang":

@@ -48,6 +48,7 @@ from evidex.structure.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["FAULTS", "parse_bytes_isolated", "parse_isolated"]
 
+EXIT_WAIT_S = 5.0  # how long a worker whose pipe closed gets to report its exit status
 MAX_TASKS_PER_WORKER = 200  # recycle workers now and then: native leaks and fragmentation stay bounded
 
 
@@ -175,6 +176,7 @@ def _run_tasks(
     source = iter(tasks)
     queue: deque[_Task] = deque()
     attempts: dict[int, int] = {}
+    unclear: set[int] = set()  # tasks already re-run once after a worker ended without a crash status
     pool: list[_Worker] = []
     exhausted = False
 
@@ -248,14 +250,20 @@ def _run_tasks(
                         yield task.name, result
                         continue
                 if not w.proc.is_alive() or (result is None and w.conn.poll()):
-                    w.proc.join(1)
-                    how = _describe_exit(w.proc.exitcode)
+                    w.proc.join(EXIT_WAIT_S)  # its pipe is closed: it is exiting (slowly on a loaded machine)
+                    code = w.proc.exitcode
+                    how = _describe_exit(code)
                     replace(w)
+                    if code in (None, 0) and task.tid not in unclear:  # no signal, no error status: the worker
+                        unclear.add(task.tid)  # went away without the file's fault being shown: once more
+                        queue.append(task)
+                        continue
                     attempts[task.tid] = attempts.get(task.tid, 0) + 1
                     if attempts[task.tid] <= retries:
                         queue.append(task)
                         continue
-                    tries = f" ({attempts[task.tid]} attempts)" if retries else ""
+                    runs = attempts[task.tid] + (task.tid in unclear)
+                    tries = f" ({runs} attempts)" if runs > 1 else ""
                     yield task.name, WorkerCrashedError(f"parser worker {how}{tries}", path=task.name)
                 elif now >= w.deadline:
                     replace(w)
