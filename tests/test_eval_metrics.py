@@ -383,3 +383,18 @@ def test_summarize_usage_percentiles() -> None:
     u = summarize_usage([{"seconds": s} for s in (5.0, 1.0, 3.0, 2.0, 4.0)])
     assert u is not None and (u.seconds_p50, u.seconds_p95, u.seconds_mean) == (3.0, 5.0, 3.0)
     assert summarize_usage([]) is None
+
+
+def test_entity_label_read_alike_by_span_metric_outcomes_and_errors() -> None:
+    """An entity labelled with ``label`` (not ``type``) is the same entity for the span errors as for span F1
+    and the calibration outcomes: matched, so no error is listed."""
+    from evidex.eval.datasets.base import GoldDoc, GoldSpan
+    from evidex.eval.predictions import PredDoc
+    from evidex.eval.report_cases import span_errors, span_outcomes
+
+    gold = GoldDoc("d", text="Alice met Bob", spans=(GoldSpan("person", 0, 5, "Alice"), GoldSpan("person", 10, 13, "Bob")))
+    ents = ({"label": "person", "start": 0, "end": 5, "text": "Alice", "confidence": 0.9},
+            {"type": "person", "start": 10, "end": 13, "text": "Bob", "confidence": 0.8})
+    pred = PredDoc("d", "d", {}, entities=ents)
+    assert span_errors([(gold, pred)]) == []
+    assert [o.correct for o in span_outcomes([(gold, pred)])] == [True, True]

@@ -81,6 +81,11 @@ class PredDoc:
         return sorted(items, key=lambda x: -x[1])
 
 
+def entity_label(e: Mapping[str, Any]) -> str:
+    """A predicted entity's label: records write it as ``type``; a ``label`` key is read too (hand-made files)."""
+    return str(e.get("type", e.get("label", "")))
+
+
 def _evidence_text(e: Mapping[str, Any]) -> str:
     parts = [str(ev.get("text", "")) for ev in e.get("evidence") or () if isinstance(ev, Mapping)]
     return " … ".join(p for p in parts if p)

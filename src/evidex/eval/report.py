@@ -23,7 +23,7 @@ from evidex.eval import metrics as M
 from evidex.eval import typed as T
 from evidex.eval.calibration import CalibrationStats, reliability
 from evidex.eval.datasets.base import GoldDoc, GoldSet
-from evidex.eval.predictions import PredDoc, match_predictions
+from evidex.eval.predictions import PredDoc, entity_label, match_predictions
 from evidex.eval.report_cases import (
     ErrorCase,
     ValueOutcome,
@@ -227,7 +227,7 @@ def _entities(p: PredDoc | None) -> list[M.LabeledSpan]:
     out = []
     for e in p.entities:
         try:
-            out.append(M.LabeledSpan(str(e.get("type", e.get("label", ""))), int(e["start"]), int(e["end"])))
+            out.append(M.LabeledSpan(entity_label(e), int(e["start"]), int(e["end"])))
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -319,7 +319,7 @@ def evaluate(
             def surf(p: PredDoc | None) -> list[tuple[str, str]]:
                 if p is None or p.error is not None:
                     return []
-                return [(str(e.get("type", "")), str(e.get("text", ""))) for e in p.entities]
+                return [(entity_label(e), str(e.get("text", ""))) for e in p.entities]
 
             sf = M.surface_prf(([(s.label, s.text) for s in g.spans], surf(p)) for g, p in pairs)
             extra["surface_f1"] = sf.micro.f1

@@ -8,7 +8,7 @@ from typing import Any
 
 from evidex.eval.datasets.base import GoldDoc
 from evidex.eval.metrics import value_text
-from evidex.eval.predictions import PredDoc
+from evidex.eval.predictions import PredDoc, entity_label
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def span_outcomes(pairs: Sequence[tuple[GoldDoc, PredDoc | None]]) -> list[Value
         ents = [e for e in p.entities if isinstance(e.get("confidence"), int | float)]
         for e in sorted(ents, key=lambda e: -float(e["confidence"])):
             try:
-                key = (str(e.get("type", e.get("label", ""))), int(e["start"]), int(e["end"]))
+                key = (entity_label(e), int(e["start"]), int(e["end"]))
             except (KeyError, TypeError, ValueError):
                 continue
             hit = key in free
@@ -178,7 +178,7 @@ def span_errors(pairs: Sequence[tuple[GoldDoc, PredDoc | None]]) -> list[ErrorCa
         if p is not None and not reason:
             for e in p.entities:
                 try:
-                    preds.append((str(e.get("type", "")), int(e["start"]), int(e["end"]), str(e.get("text", "")),
+                    preds.append((entity_label(e), int(e["start"]), int(e["end"]), str(e.get("text", "")),
                                   float(e.get("confidence", 1.0))))
                 except (KeyError, TypeError, ValueError):
                     continue
