@@ -22,8 +22,11 @@ Students (``train_parts``: one global "empty" threshold, no per-field thresholds
 
 ``--anchor prior`` trains prior-anchored students (boosted from a logistic fit of the prior's score; see
 :mod:`evidex.distill.multi`), ``--empty prior`` leaves a field empty by the prior's rule instead of the learnt
-threshold, ``--params JSON`` overrides the anchored trees' LightGBM parameters; give such runs their own ``--out``
-(students are written there) and ``--parts DIR`` to reuse a labelled-parts cache (``DIR/parts``).
+threshold (``--extras prior_count``: a list field takes as many other values as the prior would, in the student's
+order), ``--cross-dataset all --points emitted`` calibrates on every training document as scored by a model trained
+without its dataset, on the values the student would emit (see :mod:`evidex.distill.multi`), ``--params JSON``
+overrides the anchored trees' LightGBM parameters; give such runs their own ``--out`` (students are written there)
+and ``--parts DIR`` to reuse a labelled-parts cache (``DIR/parts``).
 
 ``--semantic`` collects the parts with MiniLM cosines between each field's name/description and the
 candidate's label and context (feature set 2, :mod:`evidex.extract.student.semantic`); the parts cache of an
@@ -50,13 +53,14 @@ from typing import Any
 from evidex.distill.multi import Part, collect, evaluate_parts, train_parts
 from evidex.eval.cli_api import load_gold
 from evidex.eval.datasets import builtin_schema
-from evidex.extract.student.model import load_student
+from evidex.extract.student.model import EXTRAS, load_student
 
 CUAD_FIELDS = ("parties", "agreement_date")
 LOO = {"loo-sroie": ("nda", "swde", "cuad"), "loo-nda": ("sroie", "swde", "cuad"), "loo-swde": ("sroie", "nda", "cuad"),
        "default": ("sroie", "nda", "swde", "cuad"), "in-sroie": ("sroie",), "in-nda": ("nda",), "in-swde": ("swde",)}
 DEV = {"sroie": ("sroie", ["--sample", "100", "--seed", "0"]), "nda": ("kleister-nda", ["--split", "dev-0"]),
        "swde": ("swde", ["--sample", "100", "--seed", "0"])}
+XD: dict[str, bool | str] = {"": False, "held": True, "all": "all"}
 TARGET = {"loo-sroie": "sroie", "loo-nda": "nda", "loo-swde": "swde", "in-sroie": "sroie", "in-nda": "nda",
           "in-swde": "swde"}
 
@@ -139,8 +143,14 @@ def main() -> None:
     ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
                     help="leave a field empty by the learnt threshold or by the prior's rule")
     ap.add_argument("--params", default="", help="JSON: LightGBM parameters of an anchored student's trees")
-    ap.add_argument("--cross-dataset", action="store_true",
-                    help="calibrate on each part's documents as scored by a model trained without that part")
+    ap.add_argument("--cross-dataset", nargs="?", const="held", default="", choices=("", "held", "all"),
+                    help="calibrate on each part's calibration documents (or all its documents: 'all') as scored by "
+                    "a model trained without that part")
+    ap.add_argument("--extras", default="threshold", choices=EXTRAS,
+                    help="with --empty prior: how a list field takes its other values (list_extras)")
+    ap.add_argument("--points", default="top", choices=("top", "emitted"),
+                    help="calibrate on each field's top candidates or on the values the student would emit")
+    ap.add_argument("--calibration", default="isotonic", choices=("isotonic", "platt"))
     ap.add_argument("--parts", default="", help="read/write the labelled parts in DIR/parts instead of OUT/parts")
     ap.add_argument("--in-domain", default="", help="extra student dirs to score, NAME=DIR:DATASET,… (e.g. evidex train)")
     a = ap.parse_args()
@@ -154,7 +164,9 @@ def main() -> None:
         t0 = time.monotonic()
         card = train_parts([ps[n] for n in LOO[name]], out / name, kind=a.kind, seed=a.seed, rounds=a.rounds,
                            pool_size=a.pool, crosses=not a.no_crosses, anchor=a.anchor, empty=a.empty,
-                           params=json.loads(a.params) if a.params else None, cross_dataset=a.cross_dataset,
+                           params=json.loads(a.params) if a.params else None,
+                           cross_dataset=XD[a.cross_dataset], extras=a.extras, points=a.points,
+                           calibration=a.calibration,
                            description=f"trained on {', '.join(LOO[name])} (bench/student_loo.py)")
         size = sum(f.stat().st_size for f in (out / name).iterdir())
         results.setdefault("students", {})[name] = {

@@ -24,9 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from student_loo import LOO, parts
+from student_loo import LOO, XD, parts
 
 from evidex.distill.multi import train_parts
+from evidex.extract.student.model import EXTRAS
 from evidex.extract.student.scorer import DEFAULT_MODEL
 
 
@@ -47,6 +48,12 @@ def main() -> None:
     ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
                     help="leave a field empty by the learnt threshold or by the prior's rule")
     ap.add_argument("--no-crosses", action="store_true", help="dense features only")
+    ap.add_argument("--extras", default="threshold", choices=EXTRAS,
+                    help="with --empty prior: how a list field takes its other values (list_extras)")
+    ap.add_argument("--cross-dataset", nargs="?", const="held", default="", choices=("", "held", "all"),
+                    help="calibrate on each part's documents as scored by a model trained without that part")
+    ap.add_argument("--points", default="top", choices=("top", "emitted"))
+    ap.add_argument("--calibration", default="isotonic", choices=("isotonic", "platt"))
     ap.add_argument("--params", default="", help="JSON: LightGBM parameters of an anchored student's trees")
     a = ap.parse_args()
     t0 = time.monotonic()
@@ -54,7 +61,8 @@ def main() -> None:
     t1 = time.monotonic()
     card = train_parts([ps[n] for n in LOO["default"]], a.out, kind=a.kind, seed=a.seed, rounds=a.rounds,
                        pool_size=a.pool, crosses=not a.no_crosses, anchor=a.anchor, empty=a.empty,
-                       params=json.loads(a.params) if a.params else None,
+                       params=json.loads(a.params) if a.params else None, cross_dataset=XD[a.cross_dataset],
+                       extras=a.extras, points=a.points, calibration=a.calibration,
                        description="evidex's packaged generic student: SROIE train minus the "
                        "SROIE dev sample, Kleister-NDA train, SWDE book pages minus the SWDE dev sample, CUAD "
                        "parties/agreement_date (bench/train_default_student.py)"

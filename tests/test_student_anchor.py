@@ -201,3 +201,107 @@ def test_cross_dataset_calibration(tmp_path: Path) -> None:
     assert (tmp_path / "plain" / "model.txt").read_bytes() == (tmp_path / "cross" / "model.txt").read_bytes()
     assert (tmp_path / "plain" / "calibration.json").read_bytes() != (tmp_path / "cross" / "calibration.json").read_bytes()
     assert load_student(tmp_path / "cross").empty_rule == "prior"
+
+
+def test_list_extras_rules() -> None:
+    """A list field's other values: by the calibrated threshold (cards before the rule), as many as the prior
+    would take in the student's order, or by the ratio of raw scores — the last two read no calibration."""
+    from evidex.extract.student.model import list_extras
+
+    order = [2, 3, 0, 1]  # the student's ranking of four candidates
+    cal, raw, prior = [0.5, 0.1, 0.9, 0.3], [0.6, 0.2, 0.8, 0.7], [0.9, 0.8, 0.75, 0.3]
+    assert list_extras("threshold", order, cal, raw, prior, threshold=0.3) == [3, 0]
+    assert list_extras("threshold", order, cal, raw, prior, threshold=0.6) == []
+    # the prior takes its best and the others ≥ max(0.2, 0.8 × 0.9): 0.8 and 0.75 → two extras, the student's next
+    assert list_extras("prior_count", order, cal, raw, prior) == [3, 0]
+    assert list_extras("prior_count", order, cal, raw, [0.9, 0.5, 0.1, 0.0]) == []
+    assert list_extras("prior_count", order, cal, raw, [0.25, 0.21, 0.19, 0.0]) == [3]  # 0.19 < min_prior
+    assert list_extras("prior_count", order, cal, raw, [0.9] * 4) == [3, 0, 1]
+    assert list_extras("ratio", order, cal, raw, prior) == [3]  # raw ≥ 0.8 × 0.8
+    for c in ([0.0] * 4, [1.0] * 4):  # neither reads the calibrated probabilities
+        assert list_extras("prior_count", order, c, raw, prior) == [3, 0]
+        assert list_extras("ratio", order, c, raw, prior) == [3]
+    with pytest.raises(ConfigError):
+        list_extras("coin", order, cal, raw, prior)
+
+
+def test_the_cards_extras_rule_for_list_fields(anchored: tuple[Path, list[list[tuple[int, float]]]],
+                                               tmp_path: Path) -> None:
+    """A card whose ``empty`` names an ``extras`` rule takes a list field's other values by it, whatever its
+    threshold and calibration map; a card without one (every card before the rule) takes them by the threshold."""
+    from evidex.extract.proposers import CandidateProposer
+    from evidex.extract.student.features import FieldInfo, pool
+    from evidex.extract.student.scorer import score_fields
+    from evidex.model import Field, FieldType
+    from evidex.parse import parse_file
+
+    path, _ = anchored
+    card = json.loads((path / "card.json").read_text())
+
+    def variant(name: str, empty: dict[str, object], threshold: float, flat: float | None = None) -> Path:
+        d = tmp_path / name
+        d.mkdir()
+        for f in path.iterdir():
+            (d / f.name).write_bytes(f.read_bytes())
+        (d / "card.json").write_text(json.dumps({**card, "empty": empty, "threshold": threshold}))
+        if flat is not None:
+            (d / "calibration.json").write_text(json.dumps({"method": "isotonic", "x": [0.0, 1.0], "y": [flat, flat]}))
+        return d
+
+    (tmp_path / "d.txt").write_text("Acme Ltd\nRef: QQ/555/1\nDate: 9 March 2025\n\nAmount due: 120.50\n"
+                                    "Paid: 40.00\nBalance: 80.50\nDeposit: 118.00\n")
+    doc = parse_file(tmp_path / "d.txt")
+    cands = list(CandidateProposer().propose(doc))
+    amounts = Field("amounts", FieldType.MONEY, description="the amount due", many=True)
+    ranked = pool(FieldInfo.of(amounts), cands, 100)
+    top = ranked[0][1]
+    k = sum(p >= max(0.2, 0.8 * top) for _, p in ranked) - 1
+    assert top >= 0.2 and len(ranked) >= 3 and 1 <= k < len(ranked) - 1
+
+    def extras(d: Path) -> list[str]:
+        (c,) = score_fields(load_student(d, pure_python=True), doc, [amounts], cands)
+        assert c.candidate is not None
+        return [x.text for x, _ in c.extra]
+
+    old = {"rule": "prior", "min_prior": 0.2}
+    assert load_student(variant("old", old, 0.5)).extras_rule == "threshold"
+    assert extras(variant("none", old, 1.01)) == [] and len(extras(variant("all", old, 0.0))) == len(ranked) - 1
+    new = {**old, "extras": "prior_count", "ratio": 0.8}
+    got = [extras(variant(f"pc{i}", new, t, flat)) for i, (t, flat) in enumerate(((1.01, None), (0.0, None), (0.5, 0.99)))]
+    assert got[0] == got[1] == got[2] and len(got[0]) == k
+    with pytest.raises(ConfigError):
+        load_student(variant("bad", {**old, "extras": "coin"}, 0.5))
+
+
+def test_out_of_dataset_calibration_on_emitted_values(tmp_path: Path) -> None:
+    """``cross_dataset="all"``: every document of each part scored by a model without that part; ``points=
+    "emitted"``: the map is fitted on the values the prior's empty rule and the extras rule emit; the card says
+    so and carries the extras rule; the model is the same."""
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")
+    from evidex.distill.multi import collect, train_parts
+    from evidex.eval.datasets import load_jsonl_gold
+
+    parts = []
+    for i, seed in enumerate((5, 6)):
+        root = tmp_path / f"g{i}"
+        gold = load_jsonl_gold(_gold(root, 40, seed, noise=0.2 + 0.3 * i), schema=load_schema(root / "schema.yaml"))
+        parts.append(collect(gold, name=f"p{i}"))
+    kw = {"anchor": "prior", "empty": "prior", "rounds": 20, "params": {"min_data_in_leaf": 5}}
+    plain = train_parts(parts, tmp_path / "plain", **kw)
+    held = train_parts(parts, tmp_path / "held", cross_dataset=True, extras="prior_count", **kw)
+    full = train_parts(parts, tmp_path / "all", cross_dataset="all", extras="prior_count", points="emitted", **kw)
+    assert plain["empty"] == {"rule": "prior", "min_prior": 0.2}
+    assert full["empty"] == held["empty"] == {"rule": "prior", "min_prior": 0.2, "extras": "prior_count", "ratio": 0.8}
+    assert full["calibration"] == "isotonic, cross-dataset (every document), emitted values"
+    assert (tmp_path / "plain" / "model.txt").read_bytes() == (tmp_path / "all" / "model.txt").read_bytes()
+    # every document of both parts is a calibration document; only the fields the prior answers give a point
+    n_docs = sum(len({g.doc_id for g in p.groups}) for p in parts)
+    answered = sum(1 for p in parts for g in p.groups if g.rows and dict(g.rows[0]).get(DENSE_INDEX["prior"], 0.0) >= 0.2)
+    assert full["metrics"]["calibration_docs"] == n_docs > held["metrics"]["calibration_docs"]
+    assert full["metrics"]["calibration_points"] == answered
+    assert load_student(tmp_path / "all").extras_rule == "prior_count"
+    for bad in ({"extras": "prior_count", "empty": "threshold"}, {"points": "emitted"}, {"calibration": "coin"},
+                {"cross_dataset": "some"}):
+        with pytest.raises(ValueError):
+            train_parts(parts, tmp_path / "bad", **{**kw, **bad})

@@ -18,6 +18,10 @@ The anchor is written into the card; :class:`evidex.extract.student.model.Studen
 ``empty="prior"`` writes the prior's "leave it empty" rule into the card instead of the learnt threshold (a field
 is left empty when the prior's best candidate scores under 0.2; the student picks which candidate otherwise):
 measured on left-out datasets, the threshold learnt on other schemas' calibration documents does not transfer.
+``extras="prior_count"`` (or ``"ratio"``) takes a list field's other values by a rule that reads neither that
+threshold nor the calibration map, so recalibrating cannot move them (:func:`evidex.extract.student.model.list_extras`).
+``cross_dataset="all"`` with ``points="emitted"`` fits the map for unseen schemas: every training document scored by
+a model trained without its dataset, on the values the student would emit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 from evidex import __version__
 from evidex.distill.data import Group, LabelStats, build_examples, choosable_fields
 from evidex.distill.train import (
+    CALIBRATORS,
     DEFAULT_THRESHOLD,
     GoldSetLike,
     _field_f1,
@@ -43,7 +48,6 @@ from evidex.distill.train import (
     _Scorer,
     _top,
     ece,
-    fit_isotonic,
     write_model,
 )
 from evidex.extract.student.features import (
@@ -53,7 +57,18 @@ from evidex.extract.student.features import (
     N_DENSE,
     N_FEATURES,
 )
-from evidex.extract.student.model import CARD, PRIOR_MIN_SCORE, Anchor, StudentModel, sigmoid, sparse, width
+from evidex.extract.student.model import (
+    CARD,
+    EXTRAS,
+    PRIOR_EXTRA_RATIO,
+    PRIOR_MIN_SCORE,
+    Anchor,
+    StudentModel,
+    list_extras,
+    sigmoid,
+    sparse,
+    width,
+)
 from evidex.extract.student.semantic import (
     ENCODER_NAME,
     SEMANTIC,
@@ -143,21 +158,40 @@ class _AnchoredScorer:
         return [sigmoid(a + float(v)) for a, v in zip(self.anchor.values(rows), m, strict=True)]
 
 
-def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float, gate: bool = False) -> float:
+def _emitted(g: Group, s: list[float], probs: list[float], t: float, extras: str) -> list[int]:
+    """The candidates a student with the prior's empty rule emits for group ``g`` (raw scores ``s``, calibrated
+    ``probs``): none when the prior's best is under :data:`PRIOR_MIN_SCORE`, else the best and, for a list field,
+    the others by the ``extras`` rule (:func:`list_extras`)."""
+    prior = [dict(r).get(DENSE_INDEX["prior"], 0.0) for r in g.rows]
+    if not s or prior[0] < PRIOR_MIN_SCORE:  # rows are in the prior's rank order
+        return []
+    order = sorted(range(len(s)), key=lambda i: (-probs[i], -s[i]))
+    return [order[0]] + (list_extras(extras, order, probs, s, prior, threshold=t) if g.many else [])
+
+
+def _emitted_points(scored: Sequence[tuple[Group, list[float]]], extras: str) -> tuple[list[float], list[int]]:
+    """(raw score, label) of every value emitted under the prior's empty rule and an ``extras`` rule that reads
+    no calibration (the values whose confidence a calibration map must predict)."""
+    xs: list[float] = []
+    ys: list[int] = []
+    for g, s in scored:
+        for i in _emitted(g, s, s, 1.0, extras):
+            xs.append(s[i])
+            ys.append(g.labels[i])
+    return xs, ys
+
+
+def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float, gate: bool = False,
+              extras: str = "threshold") -> float:
     """Micro F1 of the decisions over ``scored`` groups: the best candidate by calibrated probability when it
     reaches ``t`` (with ``gate``: when the prior's best reaches :data:`PRIOR_MIN_SCORE`), a list field's others
-    reaching ``t`` too."""
+    reaching ``t`` too (with ``gate``, by the ``extras`` rule)."""
     if not gate:
         return _field_f1(scored, cal, t)
     tp = fp = n_gold = 0
-    prior = DENSE_INDEX["prior"]
     for g, s in scored:
         n_gold += g.n_gold
-        if not s or dict(g.rows[0]).get(prior, 0.0) < PRIOR_MIN_SCORE:  # rows are in the prior's rank order
-            continue
-        probs = [cal(v) for v in s]
-        order = sorted(range(len(s)), key=lambda i: (-probs[i], -s[i]))
-        take = [order[0]] + ([i for i in order[1:] if probs[i] >= t] if g.many else [])
+        take = _emitted(g, s, [cal(v) for v in s], t, extras)
         tp += sum(g.labels[i] for i in take)
         fp += len(take) - sum(g.labels[i] for i in take)
     p = tp / (tp + fp) if tp + fp else 0.0
@@ -168,7 +202,8 @@ def _micro_f1(scored: Sequence[tuple[Group, list[float]]], cal: Any, t: float, g
 def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "lightgbm", seed: int = 0,
                 rounds: int = 300, pool_size: int = 100, calib_fraction: float = 0.2,
                 description: str = "", crosses: bool = True, anchor: str = "", empty: str = "threshold",
-                params: Mapping[str, Any] | None = None, cross_dataset: bool = False) -> dict[str, Any]:
+                params: Mapping[str, Any] | None = None, cross_dataset: bool | str = False,
+                extras: str = "threshold", points: str = "top", calibration: str = "isotonic") -> dict[str, Any]:
     """Fit one student on every part's groups, calibrate it on the held-back documents, write it; → its card.
 
     ``crosses=False`` drops the hashed field×context crosses (dense features only, semantic ones included).
@@ -177,7 +212,13 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     ``empty="prior"``: fields are left empty by the prior's rule, not by the learnt threshold (see the module).
     ``cross_dataset=True``: the calibration map (and threshold) is fitted on each part's calibration documents as
     scored by a model trained without that part — what an unseen schema looks like — instead of by the final model
-    (one more training per part)."""
+    (one more training per part); ``cross_dataset="all"``: every document of each part so scored (all are unseen by
+    that model), pooled.
+    ``extras`` (with ``empty="prior"``): how a list field takes its other values (:func:`list_extras`; ``threshold``
+    reads the calibration map and the learnt threshold, ``prior_count`` and ``ratio`` do not).
+    ``points="emitted"`` (with ``empty="prior"`` and such an ``extras`` rule): the calibration map is fitted on the
+    values the student would emit (a field the prior answers: its best, a list field's extras) instead of each
+    field's best candidate and a list field's next four; ``calibration``: ``isotonic`` or ``platt``."""
     if kind not in ("lightgbm", "logistic"):
         raise ValueError(f"unknown student kind {kind!r} (lightgbm or logistic)")
     if anchor not in ("", "prior") or (anchor and kind != "lightgbm"):
@@ -185,6 +226,15 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     if empty not in ("threshold", "prior"):
         raise ValueError(f"unknown empty rule {empty!r} (threshold or prior)")
     gate = empty == "prior"
+    if extras not in EXTRAS or (extras != "threshold" and not gate):
+        raise ValueError(f"unknown extras rule {extras!r} for empty={empty!r} (one of {', '.join(EXTRAS)}; "
+                         "other than threshold only with empty='prior')")
+    if points not in ("top", "emitted") or (points == "emitted" and extras == "threshold"):
+        raise ValueError(f"unknown calibration points {points!r} with extras={extras!r} (top, or emitted with an "
+                         "extras rule that reads no calibration)")
+    if calibration not in CALIBRATORS or cross_dataset not in (False, True, "all"):
+        raise ValueError(f"unknown calibration {calibration!r} / cross_dataset {cross_dataset!r}")
+    fit_cal = CALIBRATORS[calibration]
     if not crosses:
         parts = [dataclasses.replace(p, groups=[dataclasses.replace(g, rows=[[x for x in r if x[0] < N_DENSE or x[0] >= N_FEATURES]
                                                                              for r in g.rows]) for g in p.groups])
@@ -208,46 +258,58 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
         return m, None, _Scorer(kind, m)
 
     model, anc, scorer = fit_model(rows, labels)
-    if cross_dataset and len(parts) > 1:  # each part's calibration documents scored by a model without that part
+    xd = bool(cross_dataset) and len(parts) > 1
+    if xd:  # each part's calibration documents (or all of them) scored by a model without that part
         scored = []
         for p in parts:
             other = [g for g in fit if not g.doc_id.startswith(f"{p.name}/")]
             _, _, sc = fit_model([r for g in other for r in g.rows], [y for g in other for y in g.labels])
-            scored += _top([g for g in held if g.doc_id.startswith(f"{p.name}/")], sc)
+            scored += _top([g for g in (p.groups if cross_dataset == "all" else held)
+                            if g.doc_id.startswith(f"{p.name}/")], sc)
     else:
         scored = _top(held, scorer)
-    xs, ys = _points(scored)
-    cal = fit_isotonic(xs, ys)
-    half = set(sorted(cal_ids)[::2])
+
+    def pts(sc: Sequence[tuple[Group, list[float]]]) -> tuple[list[float], list[int]]:
+        return _emitted_points(sc, extras) if points == "emitted" else _points(sc)
+
+    xs, ys = pts(scored)
+    cal = fit_cal(xs, ys)
+    cal_docs = {g.doc_id for g, _ in scored} if cross_dataset == "all" else cal_ids
+    half = set(sorted(cal_docs)[::2])
     cross_p: list[float] = []
     cross_y: list[int] = []
     for a in (True, False):
-        m = fit_isotonic(*_points([x for x in scored if (x[0].doc_id in half) == a]))
-        ex, ey = _points([x for x in scored if (x[0].doc_id in half) != a])
+        m = fit_cal(*pts([x for x in scored if (x[0].doc_id in half) == a]))
+        ex, ey = pts([x for x in scored if (x[0].doc_id in half) != a])
         cross_p += [m(v) for v in ex]
         cross_y += ey
-    threshold = max(GRID, key=lambda t: (round(_micro_f1(scored, cal, t, gate), 6), -abs(t - DEFAULT_THRESHOLD)))
+    threshold = max(GRID, key=lambda t: (round(_micro_f1(scored, cal, t, gate, extras), 6),
+                                         -abs(t - DEFAULT_THRESHOLD)))
     per_part = {}
     for p in parts:
         ps = [x for x in scored if x[0].doc_id.startswith(f"{p.name}/")]
         per_part[p.name] = {"calibration_groups": len(ps),
-                            "f1_at_threshold": round(_micro_f1(ps, cal, threshold, gate), 4)}
-    metrics = {"calibration_docs": len(cal_ids), "fit_docs": len({g.doc_id for g in fit}), "fit_rows": len(rows),
-               "fit_positive": sum(labels), "ece_10_bins": round(ece(cross_p, cross_y), 4),
-               "calibration_points": len(xs), "f1_at_threshold": round(_micro_f1(scored, cal, threshold, gate), 4),
-               "per_part": per_part}
+                            "f1_at_threshold": round(_micro_f1(ps, cal, threshold, gate, extras), 4)}
+    metrics = {"calibration_docs": len(cal_docs), "fit_docs": len({g.doc_id for g in fit}),
+               "fit_rows": len(rows), "fit_positive": sum(labels), "ece_10_bins": round(ece(cross_p, cross_y), 4),
+               "calibration_points": len(xs),
+               "f1_at_threshold": round(_micro_f1(scored, cal, threshold, gate, extras), 4), "per_part": per_part}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    write_model(out, kind, model, cal)
+    write_model(out, kind, model, cal, calibration)
     card = {
         "format": 1, "kind": kind, "feature_set": SEMANTIC_FEATURE_SET if semantic else FEATURE_SET_VERSION,
         "features": n_features, "semantic": {"encoder": ENCODER_NAME, "features": list(SEMANTIC)} if semantic else None,
         "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,
         "rounds": rounds if kind == "lightgbm" else None, "threshold": threshold, "thresholds": {},
-        "calibration": "isotonic, cross-dataset" if cross_dataset and len(parts) > 1 else "isotonic",
+        "calibration": calibration + (", cross-dataset" if xd else "") + (" (every document)" if xd and
+                                                                           cross_dataset == "all" else "")
+        + (", emitted values" if points == "emitted" else ""),
         "description": description, "crosses": crosses,
         **({"anchor": anc.to_dict(), "params": {**ANCHORED_PARAMS, **(params or {})}} if anc is not None else {}),
-        **({"empty": {"rule": "prior", "min_prior": PRIOR_MIN_SCORE}} if gate else {}),
+        **({"empty": {"rule": "prior", "min_prior": PRIOR_MIN_SCORE,
+                      **({"extras": extras, "ratio": PRIOR_EXTRA_RATIO} if extras != "threshold" else {})}}
+           if gate else {}),
         "training_data": [{"dataset": p.name, "split": p.split, "docs": p.stats.docs,
                            "doc_ids_hash": _hash_json(sorted({g.doc_id for g in p.groups})), "fields": p.fields,
                            "labels": {k: v for k, v in p.stats.to_dict().items()

@@ -16,7 +16,9 @@ model was boosted from (LightGBM's ``init_score``). Its trees then hold only a c
 A card may also say how a field is left empty: ``"empty": {"rule": "prior", "min_prior": 0.2}`` leaves it empty
 when the prior would (its best candidate scores under ``min_prior``) and lets the student choose *which*
 candidate otherwise (:meth:`StudentModel.answers`); without it, when the best calibrated probability is under the
-card's threshold.
+card's threshold. Its ``"extras"`` (``"prior_count"`` or ``"ratio"``) says how a list field takes its other values
+without reading the threshold or the calibration map (:func:`list_extras`); without it (every card before), the
+others whose calibrated probability reaches the threshold.
 
 :func:`load_student` reads it; :meth:`StudentModel.probabilities` turns sparse feature rows into calibrated
 probabilities. A LightGBM student is scored by LightGBM when it is installed (``evidex[learn]``), otherwise by
@@ -73,6 +75,27 @@ class Calibration:
 
 TRANSFORMS = ("logit", "identity")
 PRIOR_MIN_SCORE = 0.2  # the prior scorer's rule: choice.NONE_PRIOR and ExtractOptions.min_score
+PRIOR_EXTRA_RATIO = 0.8  # the prior's list-field rule: the others within 80 % of the best (choice.decide)
+EXTRAS = ("threshold", "prior_count", "ratio")
+
+
+def list_extras(rule: str, order: Sequence[int], calibrated: Sequence[float], raw: Sequence[float],
+                prior: Sequence[float], *, threshold: float = 0.5, ratio: float = PRIOR_EXTRA_RATIO,
+                min_prior: float = PRIOR_MIN_SCORE) -> list[int]:
+    """A list field's values besides its best candidate ``order[0]``: indexes into the candidates, in ``order``
+    (the student's ranking). ``threshold``: every other candidate whose ``calibrated`` probability reaches it;
+    ``prior_count``: as many as the prior would take (its others scoring at least ``ratio`` × its best and
+    ``min_prior``), the student's next ones; ``ratio``: the others whose ``raw`` score is at least ``ratio`` × the
+    best's. The last two do not read the calibration map or the learnt threshold."""
+    if rule == "threshold":
+        return [i for i in order[1:] if calibrated[i] >= threshold]
+    if rule == "prior_count":
+        top = max(prior, default=0.0)
+        k = sum(p >= max(min_prior, ratio * top) for p in prior) - 1
+        return list(order[1:1 + max(0, k)])
+    if rule == "ratio":
+        return [i for i in order[1:] if raw[i] >= ratio * raw[order[0]]]
+    raise ConfigError(f"unknown list-field extras rule {rule!r} (one of {', '.join(EXTRAS)})")
 
 
 def sigmoid(z: float) -> float:
@@ -307,6 +330,21 @@ class StudentModel:
             return prior_top >= float(self.card["empty"].get("min_prior", PRIOR_MIN_SCORE))
         return confidence >= self.threshold(field)
 
+    @property
+    def extras_rule(self) -> str:
+        """How a list field's other values are taken: the card's ``empty.extras`` (``"threshold"`` without it)."""
+        e = self.card.get("empty")
+        return str(e.get("extras", "threshold")) if isinstance(e, Mapping) else "threshold"
+
+    def extras(self, field: str, order: Sequence[int], calibrated: Sequence[float], raw: Sequence[float],
+               prior: Sequence[float]) -> list[int]:
+        """A list field's values besides ``order[0]`` by the card's rule (:func:`list_extras`)."""
+        e = self.card.get("empty")
+        e = e if isinstance(e, Mapping) else {}
+        return list_extras(self.extras_rule, order, calibrated, raw, prior, threshold=self.threshold(field),
+                           ratio=float(e.get("ratio", PRIOR_EXTRA_RATIO)),
+                           min_prior=float(e.get("min_prior", PRIOR_MIN_SCORE)))
+
     def raw_scores(self, rows: Sequence[Sequence[tuple[int, float]]]) -> list[float]:
         """The model's uncalibrated probability for each sparse row."""
         if not rows:
@@ -373,6 +411,8 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
                      anchor=Anchor.from_dict(card.get("anchor")))
     if m.empty_rule not in ("threshold", "prior"):
         raise ConfigError(f"student {p}: unknown empty rule {m.empty_rule!r} (threshold or prior)")
+    if m.extras_rule not in EXTRAS:
+        raise ConfigError(f"student {p}: unknown list-field extras rule {m.extras_rule!r} (one of {', '.join(EXTRAS)})")
     if kind == "lightgbm":
         text = (p / LGB_MODEL).read_text(encoding="utf-8")
         try:
@@ -398,14 +438,17 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
 __all__ = [
     "CALIBRATION",
     "CARD",
+    "EXTRAS",
     "LGB_MODEL",
     "LOGISTIC",
+    "PRIOR_EXTRA_RATIO",
     "PRIOR_MIN_SCORE",
     "Anchor",
     "Calibration",
     "StudentModel",
     "TreeEnsemble",
     "dense",
+    "list_extras",
     "load_student",
     "sigmoid",
     "sparse",

@@ -4,8 +4,9 @@
 empty) is the generic student packaged with evidex (``evidex/extract/student/default``: trained by
 ``bench/train_default_student.py`` on several datasets' schemas, so it scores fields it never saw). Per field, the
 candidates the prior finds type-compatible are scored; the best is chosen unless its calibrated probability
-is under the threshold learned on held-out data (then the field is left empty); list fields also take every
-other candidate above the threshold. The choice's score *is* the calibrated probability that the value is
+is under the threshold learned on held-out data (then the field is left empty; a card with the prior's empty rule
+leaves it empty when the prior would); list fields also take every other candidate above the threshold, or follow
+the card's extras rule (:func:`~evidex.extract.student.model.list_extras`). The choice's score *is* the calibrated probability that the value is
 correct. Needs no backend: it runs in ``rules`` mode and in ``choice`` mode.
 """
 
@@ -75,13 +76,13 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         order = sorted(range(n), key=lambda i: (-scored[i][1], -scored[i][2], scored[i][0].span.start))
         options = tuple((scored[i][0], scored[i][1]) for i in order[:OPTIONS_SHOWN])
         best = scored[order[0]]
-        t = model.threshold(f.name)
         if not model.answers(f.name, best[1], ranked[0][1]):
             out.append(Choice(f, None, best[1], best[2], best[3], options))
             continue
         extra: tuple[tuple[Candidate, float], ...] = ()
         if f.many:
-            extra = tuple((scored[i][0], scored[i][1]) for i in order[1:] if scored[i][1] >= t)
+            take = model.extras(f.name, order, [x[1] for x in scored], [x[2] for x in scored], [x[3] for x in scored])
+            extra = tuple((scored[i][0], scored[i][1]) for i in take)
         if bare and f.as_printed:
             extra = tuple((bare.get(str(c.id), c), p) for c, p in extra)
         chosen = bare.get(str(best[0].id), best[0]) if f.as_printed else best[0]
