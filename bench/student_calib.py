@@ -40,6 +40,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "xd-all-emit-platt": {"cross_dataset": "all", "extras": "prior_count", "points": "emitted",
                           "calibration": "platt"},
     "xd-all-ratio-emit": {"cross_dataset": "all", "extras": "ratio", "points": "emitted"},
+    "xd-all-ratio-emit-platt": {"cross_dataset": "all", "extras": "ratio", "points": "emitted",
+                                "calibration": "platt"},
 }
 PRIOR = DENSE_INDEX["prior"]
 

@@ -119,7 +119,9 @@ def bench(dataset: str, args: list[str], extra: list[str], out: Path, tag: str) 
     t0 = time.monotonic()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     rep = json.loads(js.read_text())["runs"][0]["report"]
+    cal = rep.get("calibration") or {}
     return {"f1": round(rep["primary"]["value"], 4), "wall_s": round(time.monotonic() - t0, 1),
+            "value_ece": cal.get("ece"), "values": cal.get("values"),
             "per_field": {k: round(v["f1"], 3) for k, v in rep["per_field"].items() if "f1" in v},
             "command": " ".join(["evidex", *cmd[1:]])}
 
@@ -189,7 +191,8 @@ def main() -> None:
         for tag, flags in runs.items():
             r = bench(dataset, args, flags, out, tag)
             results.setdefault("f1", {}).setdefault(dev, {})[tag] = r
-            print(f"[score] {dataset} {tag}: F1 {r['f1']} {r['per_field']} ({r['wall_s']} s)", flush=True)
+            print(f"[score] {dataset} {tag}: F1 {r['f1']} {r['per_field']} value ECE {r['value_ece']} "
+                  f"({r['wall_s']} s)", flush=True)
             results_path.write_text(json.dumps(results, indent=1))
     results_path.write_text(json.dumps(results, indent=1))
 

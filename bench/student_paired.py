@@ -6,7 +6,8 @@
 A.jsonl and B.jsonl are ``evidex bench … -o`` prediction files (e.g. ``bench/student_loo.py``'s OUT/bench/*.jsonl).
 The documents are resampled with replacement (seeded), both runs scored on each resample by
 :func:`evidex.eval.report.evaluate` (the dataset's official metric); prints F1(A) − F1(B), its 95 % interval and the
-share of resamples where A is below B.
+share of resamples where A is below B; the same for the ECE of the emitted values' confidences (``evaluate``'s
+calibration: lower is better).
 """
 
 from __future__ import annotations
@@ -37,20 +38,24 @@ def main() -> None:
     gold = load_gold(a.dataset, a.split, data_root=Path(a.data_root), **kw)
     runs = [[json.loads(x) for x in Path(p).read_text(encoding="utf-8").splitlines() if x.strip()] for p in (a.a, a.b)]
 
-    def f1(docs: list, preds: list) -> float:
-        return float(evaluate(preds, dataclasses.replace(gold, docs=docs)).primary)
+    def scores(docs: list, preds: list) -> tuple[float, float]:
+        rep = evaluate(preds, dataclasses.replace(gold, docs=docs))
+        return float(rep.primary), rep.calibration.ece if rep.calibration is not None else float("nan")
 
-    full = [f1(list(gold.docs), r) for r in runs]
+    full = [scores(list(gold.docs), r) for r in runs]
     rnd = random.Random(0)
-    diffs = []
+    diffs: list[list[float]] = [[], []]  # F1, value ECE
     for _ in range(a.n):
         docs = [rnd.choice(gold.docs) for _ in gold.docs]
-        diffs.append(f1(docs, runs[0]) - f1(docs, runs[1]))
-    diffs.sort()
-    lo, hi = diffs[int(0.025 * a.n)], diffs[int(0.975 * a.n) - 1]
-    below = sum(d < 0 for d in diffs) / a.n
-    print(f"{a.dataset}: F1 A {full[0]:.4f}, B {full[1]:.4f}, A − B {full[0] - full[1]:+.4f}, 95% [{lo:+.4f}, {hi:+.4f}], "
-          f"P(A < B) {below:.3f} over {a.n} resamples of {len(gold.docs)} docs")
+        sa, sb = scores(docs, runs[0]), scores(docs, runs[1])
+        for k in (0, 1):
+            diffs[k].append(sa[k] - sb[k])
+    for k, what in enumerate(("F1", "value ECE")):
+        d = sorted(diffs[k])
+        lo, hi = d[int(0.025 * a.n)], d[int(0.975 * a.n) - 1]
+        below = sum(x < 0 for x in d) / a.n
+        print(f"{a.dataset}: {what} A {full[0][k]:.4f}, B {full[1][k]:.4f}, A − B {full[0][k] - full[1][k]:+.4f}, "
+              f"95% [{lo:+.4f}, {hi:+.4f}], P(A < B) {below:.3f} over {a.n} resamples of {len(gold.docs)} docs")
 
 
 if __name__ == "__main__":
