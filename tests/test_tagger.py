@@ -143,6 +143,31 @@ def test_save_load_round_trip(setup: tuple[Path, Path, Path], tmp_path: Path) ->
         assert a.tag(doc) == b.tag(doc) and a.tag(doc)
 
 
+def test_candidates_carry_the_taggers_probabilities(setup: tuple[Path, Path, Path]) -> None:
+    """Every candidate of a tagged document carries the tagger's probability that its tokens (and the lines around
+    it) belong to a field, for the student's relational features; texts, spans and tags are as without them."""
+    from evidex.extract.tagger import add_spans
+
+    root, model, _ = setup
+    tagger = SpanTagger.load(model)
+    for path in sorted((root / "test" / "docs").glob("*.txt"))[:5]:
+        doc = parse_file(path)
+        base = build_candidates(doc).items
+        spans, marg = tagger.tag_with_marginals(doc)
+        assert spans == tagger.tag(doc) and set(marg.probs) == {"sender"}
+        assert len(marg.probs["sender"]) == len(marg.toks) and all(0.0 <= p <= 1.0001 for p in marg.probs["sender"])
+        plain, rich = add_spans(doc, base, spans, tagger.fields), add_spans(doc, base, spans, tagger.fields, marg)
+        assert [(c.id, c.span, c.text, c.tags) for c in plain] == [(c.id, c.span, c.text, c.tags) for c in rich]
+        tagged = [c for c in rich if "tagger:sender" in c.tags]
+        assert tagged and all(float(c.extra["tagger_prob:sender"]) > 0 for c in tagged)
+        for c in tagged:  # the sender's two lines: likely inside, the telephone line after it not
+            vin, _, vafter = (float(x) for x in c.extra["tagger_marg:sender"].split())
+            assert vin > 0.5 > vafter, c.extra
+        amount = next(c for c in rich if "amount" in c.tags)
+        assert float(amount.extra.get("tagger_marg:sender", "0 0 0").split()[0]) < 0.1
+        assert all("tagger_marg:sender" not in c.extra for c in plain)
+
+
 def test_training_is_deterministic(setup: tuple[Path, Path, Path], tmp_path: Path) -> None:
     root, model, _ = setup
     gs = load_jsonl_gold(root / "train" / "gold.jsonl", schema=Schema.from_yaml(SCHEMA_YAML))

@@ -10,6 +10,10 @@ be right there) and where cross-fitted taggers at least halve that share (where 
 values, their spans mostly distract the student: measured on Kleister-NDA). Its spans become candidates (source
 ``tagger``) of the student's training documents (cross-fitted) and of every document ``--student DIR`` reads.
 
+``--features 3`` (the default) trains on feature set 3: set 1 plus the relational features of
+:mod:`evidex.extract.student.relations` (an amount a few cents from a later one, peers labelled like the field, the
+span tagger's probabilities around each candidate); ``--features 1`` writes a student of the previous kind.
+
 The student's confidence is calibrated (``--folds`` cross-fitting by document, :mod:`evidex.distill.train`) to the
 probability that the *dataset's metric* counts the emitted value right (:func:`evidex.eval.judge.metric_judge`:
 SROIE's exact match, Kleister's tokens, a gold JSONL's typed comparison), the number ``evidex bench`` checks.
@@ -55,6 +59,7 @@ def train_command(
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
     tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate and a cross-fitted tagger at least halves that), all, off, or comma-separated field names.")] = "auto",
     tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
+    features: Annotated[str, typer.Option(help="Student feature set: 3 (set 1 + relational features: nearby amounts, peers labelled like the field, the span tagger's probabilities) or 1.")] = "3",
 ) -> None:
     """Train a student from gold: a candidate scorer whose score is a calibrated probability of being right.
 
@@ -68,9 +73,12 @@ def train_command(
     """
     from evidex.distill import train
     from evidex.eval.judge import metric_judge
+    from evidex.extract.student.relations import using_relations
 
     if calibration not in ("auto", "isotonic", "platt"):
         raise UsageError(f"unknown calibration {calibration!r}", hint="auto, isotonic or platt")
+    if features not in ("1", "3"):
+        raise UsageError(f"unknown feature set {features!r}", hint="--features 3 (default) or 1")
     t0 = time.monotonic()
     gs, exclude = _gold(gold, schema, split, data_root, sample, limit, holdout, holdout_seed, seed)
     n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
@@ -79,10 +87,11 @@ def train_command(
         task = bar.add_task("", total=n, phase="reading gold")
         tag = _tagger(gs, exclude, output, tagger, seed, tagger_iterations, bar, task)
         bar.reset(task, total=n, phase="reading gold")
-        report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, folds=folds,
-                       calibration=calibration, exclude=exclude,
-                       source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id),
-                       proposer=tag.proposer if tag is not None else None, judge=metric_judge(gs))
+        with using_relations(features == "3"):
+            report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, folds=folds,
+                           calibration=calibration, exclude=exclude,
+                           source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id),
+                           proposer=tag.proposer if tag is not None else None, judge=metric_judge(gs))
     if tag is not None and tag.fields:
         from evidex.distill.tagger import write_card_entry
 

@@ -246,7 +246,10 @@ class CrossFitProposer:
     def propose(self, doc: Document) -> Sequence[Candidate]:
         base = build_candidates(doc).items
         t = self.taggers.get(_key(doc))
-        return base if t is None else add_spans(doc, base, t.tag(doc), t.fields)
+        if t is None:
+            return base
+        spans, marginals = t.tag_with_marginals(doc)
+        return add_spans(doc, base, spans, t.fields, marginals)
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from evidex import __version__
 from evidex.distill.data import GoldDocLike, Group, LabelStats, ProposerLike, build_examples, choosable_fields
-from evidex.extract.student.features import FEATURE_SET_VERSION, HASH_BUCKETS, N_FEATURES
+from evidex.extract.student.features import HASH_BUCKETS, feature_set_of
 from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sigmoid, sparse
 from evidex.model import Schema
 
@@ -403,8 +403,8 @@ def train(
     card = {
         "format": 1,
         "kind": kind,
-        "feature_set": FEATURE_SET_VERSION,
-        "features": N_FEATURES,
+        "feature_set": feature_set_of(rows)[0],  # "1", or "3" when trained inside using_relations()
+        "features": feature_set_of(rows)[1],
         "hash_buckets": HASH_BUCKETS,
         "evidex_version": __version__,
         "seed": seed,

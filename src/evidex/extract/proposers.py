@@ -64,7 +64,8 @@ class TaggerProposer:
 
     def propose(self, doc: Document) -> Sequence[Candidate]:
         base = build_candidates(doc, include_furniture=self.o.include_furniture).items
-        return add_spans(doc, base, self.tagger.tag(doc), self.tagger.fields)
+        spans, marginals = self.tagger.tag_with_marginals(doc)
+        return add_spans(doc, base, spans, self.tagger.fields, marginals)
 
 
 __all__ = ["CandidateProposer", "TaggerProposer"]

@@ -284,27 +284,82 @@ class SpanTagger:
                               f"computes {TAGGER_FEATURES!r}", hint="retrain it with `evidex train`")
         return SpanTagger(Path(model_dir) / TAGGER_MODEL, dict(card["fields"]), float(card.get("min_prob", 0.0)))
 
-    def tag_tokens(self, doc: Document, toks: Sequence[Token]) -> list[TaggedSpan]:
+    def tag_tokens(self, doc: Document, toks: Sequence[Token],
+                   marginals: dict[str, list[float]] | None = None) -> list[TaggedSpan]:
+        """The tagged spans of ``toks``; with a ``marginals`` dict, also each field's probability that each token
+        belongs to it (P(B-field) + P(I-field), crfsuite's marginals), filled in per field."""
         feats = token_features(doc, toks)
         out: list[TaggedSpan] = []
+        known = set(self._tagger.labels()) if marginals is not None else set()
         for i, j in windows(toks):
             labels = self._tagger.tag(feats[i:j])
             probs = [self._tagger.marginal(lab, k) for k, lab in enumerate(labels)]
             out += [s for s in spans_of(labels, toks[i:j], probs) if s.prob >= self.min_prob]
+            if marginals is not None:
+                for f in self.fields:
+                    tags = [t for t in (f"B-{f}", f"I-{f}") if t in known]
+                    marginals.setdefault(f, []).extend(
+                        round(sum(self._tagger.marginal(t, k) for t in tags), 4) for k in range(j - i))
         return out
 
     def tag(self, doc: Document) -> list[TaggedSpan]:
         """Every tagged span of ``doc`` (``doc.text[s.start:s.end]`` is its text), in reading order."""
-        return [s for s in self.tag_tokens(doc, tokenize(doc)) if s.field in self.fields
-                and s.end - s.start <= MAX_CHARS]
+        return self._keep(self.tag_tokens(doc, tokenize(doc)))
+
+    def _keep(self, spans: Sequence[TaggedSpan]) -> list[TaggedSpan]:
+        return [s for s in spans if s.field in self.fields and s.end - s.start <= MAX_CHARS]
+
+    def tag_with_marginals(self, doc: Document) -> tuple[list[TaggedSpan], Marginals]:
+        """:meth:`tag`, and the tokens with each field's per-token probability (for :func:`add_spans`)."""
+        toks = tokenize(doc)
+        marg: dict[str, list[float]] = {}
+        return self._keep(self.tag_tokens(doc, toks, marg)), Marginals(toks, marg)
+
+
+class Marginals:
+    """The tokens of a tagged document and, per field, the tagger's probability that each token belongs to it."""
+
+    def __init__(self, toks: Sequence[Token], probs: dict[str, list[float]]) -> None:
+        self.toks, self.probs = toks, probs
+        self._starts = [t.start for t in toks]
+
+    def around(self, start: int, end: int) -> dict[str, tuple[float, float, float]]:
+        """Per field, the mean probability over the tokens of ``[start, end)`` and over the tokens of the nearest
+        line before and after them with tokens (0 where there is none)."""
+        i, j = bisect.bisect_left(self._starts, start), bisect.bisect_left(self._starts, end)
+        if i >= j:
+            return {}
+        before = _line_range(self.toks, i - 1) if i > 0 else None
+        after = _line_range(self.toks, j) if j < len(self.toks) else None
+        out = {}
+        for f, p in self.probs.items():
+            def mean(r: tuple[int, int] | None, p: list[float] = p) -> float:
+                return sum(p[r[0]:r[1]]) / (r[1] - r[0]) if r is not None and r[1] > r[0] else 0.0
+            out[f] = (mean((i, j)), mean(before), mean(after))
+        return out
+
+
+def _line_range(toks: Sequence[Token], k: int) -> tuple[int, int]:
+    """The token range of the line holding token ``k``."""
+    line = toks[k].line
+    a = b = k
+    while a > 0 and toks[a - 1].line == line:
+        a -= 1
+    while b + 1 < len(toks) and toks[b + 1].line == line:
+        b += 1
+    return a, b + 1
 
 
 def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSpan],
-              types: dict[str, str]) -> list[Candidate]:
+              types: dict[str, str], marginals: Marginals | None = None) -> list[Candidate]:
     """``base`` plus one candidate per tagged span (source ``tagger``, tags ``tagger:FIELD``, the field's type tag
     and role); a base candidate with the same span, or overlapping it with the same letters and digits, only gains
-    the ``tagger:FIELD`` tag (a near-duplicate would be a second, wrong value of a list field)."""
-    items = list(base)
+    the ``tagger:FIELD`` tag (a near-duplicate would be a second, wrong value of a list field). Either way the
+    candidate's ``extra["tagger_prob:FIELD"]`` is the span's probability. With ``marginals``, every candidate's
+    ``extra["tagger_marg:FIELD"]`` holds the tagger's mean probability that its tokens, and the lines just before and
+    after it, belong to the field ("in before after"; the student's relational features, feature set 3). Texts,
+    spans and tags are the same with or without ``marginals``."""
+    items = _with_marginals(base, marginals)
     at = {(c.span.start, c.span.end): i for i, c in enumerate(items)}
     n = max(1, len(doc.text))
     for s in spans:
@@ -318,9 +373,10 @@ def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSp
                     and s.start < c.span.end and loose_key(c.text) == key]
             if same:
                 k = (items[same[0]].span.start, items[same[0]].span.end)
+        prob = {f"tagger_prob:{s.field}": f"{s.prob:.4f}"}
         if k in at:
             old = items[at[k]]
-            items[at[k]] = dataclasses.replace(old, tags=old.tags | {f"tagger:{s.field}"})
+            items[at[k]] = dataclasses.replace(old, tags=old.tags | {f"tagger:{s.field}"}, extra={**old.extra, **prob})
             continue
         span = Span(s.start, s.end)
         nodes = doc.nodes_at(span)
@@ -329,10 +385,28 @@ def add_spans(doc: Document, base: Sequence[Candidate], spans: Sequence[TaggedSp
                       " ".join(_left_label(doc.text, s.start).split())[:60], frozenset(tags),
                       node.id if node is not None else None, s.start / n,
                       node.layer if node is not None else Layer.BODY,
-                      {"tagger_field": s.field, "tagger_prob": f"{s.prob:.4f}"})
+                      {"tagger_field": s.field, "tagger_prob": f"{s.prob:.4f}", **prob,
+                       **_marginal_extra(marginals, s.start, s.end)})
         at[k] = c.id
         items.append(c)
     return items
+
+
+def _marginal_extra(marginals: Marginals | None, start: int, end: int) -> dict[str, str]:
+    if marginals is None:
+        return {}
+    return {f"tagger_marg:{f}": f"{a:.3f} {b:.3f} {c:.3f}" for f, (a, b, c) in marginals.around(start, end).items()
+            if max(a, b, c) >= 0.0005}
+
+
+def _with_marginals(base: Sequence[Candidate], marginals: Marginals | None) -> list[Candidate]:
+    if marginals is None:
+        return list(base)
+    out = []
+    for c in base:
+        extra = _marginal_extra(marginals, c.span.start, c.span.end)
+        out.append(dataclasses.replace(c, extra={**c.extra, **extra}) if extra else c)
+    return out
 
 
 def student_stages(model_dir: str | Path, stage_option: Sequence[str] | None) -> tuple[str | None, list[str]]:
@@ -346,6 +420,6 @@ def student_stages(model_dir: str | Path, stage_option: Sequence[str] | None) ->
     return None, opts
 
 
-__all__ = ["CARD_KEY", "SOURCE", "TAGGER_FEATURES", "TAGGER_MODEL", "SpanTagger", "TaggedSpan", "Token",
+__all__ = ["CARD_KEY", "SOURCE", "TAGGER_FEATURES", "TAGGER_MODEL", "Marginals", "SpanTagger", "TaggedSpan", "Token",
            "add_spans", "has_tagger", "read_card", "spans_of", "student_stages", "token_features", "tokenize",
            "windows"]

@@ -16,7 +16,9 @@ Pure Python (no numpy): :func:`featurize` returns sparse rows ``[(column, value)
 
 Feature set ``"2"`` adds, after these :data:`N_FEATURES` columns, MiniLM cosines between the field's name and
 description and the candidate's label, left words, previous line and text (:mod:`.semantic`), computed when the
-:class:`DocFeatures` has an encoder.
+:class:`DocFeatures` has an encoder. Feature set ``"3"`` adds, after set 2's columns (left empty), the relational
+features of :mod:`.relations` (nearby amounts, peers labelled like the field, the span tagger's probabilities),
+computed when the :class:`DocFeatures` asks for them.
 """
 
 from __future__ import annotations
@@ -32,7 +34,21 @@ from decimal import Decimal
 
 from evidex.extract.candidates import Candidate, words
 from evidex.extract.prior import FieldQuery, conflict, overlap, rank, shape, type_score
-from evidex.extract.student.semantic import N_SEMANTIC, SEMANTIC, Encoder, context_encoder, semantic_rows
+from evidex.extract.student.relations import (
+    N_RELATIONS,
+    RELATIONS,
+    RELATIONS_FEATURE_SET,
+    context_relations,
+    relation_rows,
+)
+from evidex.extract.student.semantic import (
+    N_SEMANTIC,
+    SEMANTIC,
+    SEMANTIC_FEATURE_SET,
+    Encoder,
+    context_encoder,
+    semantic_rows,
+)
 from evidex.model import Document, Field
 
 FEATURE_SET_VERSION = "1"
@@ -63,13 +79,30 @@ DENSE_INDEX = {n: i for i, n in enumerate(_DENSE)}
 N_DENSE = len(_DENSE)
 N_FEATURES = N_DENSE + HASH_BUCKETS  # feature set 1
 N_FEATURES_SEMANTIC = N_FEATURES + N_SEMANTIC  # feature set 2: set 1 + the semantic columns
+RELATIONS_OFFSET = N_FEATURES_SEMANTIC  # feature set 3: set 1 + the relational columns from here
+N_FEATURES_RELATIONS = RELATIONS_OFFSET + N_RELATIONS
 
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:RM|USD|EUR|GBP|MYR|SGD)\b")
 _AMOUNT_NUM = re.compile(r"-?\d[\d,.' ]*")
 
 
-def feature_names(semantic: bool = False) -> list[str]:
-    return [*_DENSE, *(f"hash:{i}" for i in range(HASH_BUCKETS)), *(SEMANTIC if semantic else ())]
+def feature_names(semantic: bool = False, relations: bool = False) -> list[str]:
+    """Column names of feature set 1, 2 (``semantic``) or 3 (``relations``: set 2's columns are then unused)."""
+    names = [*_DENSE, *(f"hash:{i}" for i in range(HASH_BUCKETS))]
+    if semantic or relations:
+        names += SEMANTIC if semantic else [f"unused:{n}" for n in SEMANTIC]
+    return [*names, *(RELATIONS if relations else ())]
+
+
+def feature_set_of(rows: Sequence[Sequence[tuple[int, float]]]) -> tuple[str, int]:
+    """(feature set, number of columns) of feature rows: ``"3"`` when a row has a relational column (every set-3
+    row has ``rel:set``), ``"2"`` when one has a semantic column, else ``"1"``."""
+    top = max((j for r in rows for j, _ in r), default=-1)
+    if top >= RELATIONS_OFFSET:
+        return RELATIONS_FEATURE_SET, N_FEATURES_RELATIONS
+    if top >= N_FEATURES:
+        return SEMANTIC_FEATURE_SET, N_FEATURES_SEMANTIC
+    return FEATURE_SET_VERSION, N_FEATURES
 
 
 def _grams(s: str) -> set[str]:
@@ -125,10 +158,14 @@ class DocFeatures:
     """Per-document context shared by all (field, candidate) pairs: line index, repetition, amounts, nodes.
 
     ``encoder``: the sentence encoder of the semantic features (feature set 2); ``None`` leaves them out; by
-    default the one of an enclosing :func:`~evidex.extract.student.semantic.using_encoder` block (if any)."""
+    default the one of an enclosing :func:`~evidex.extract.student.semantic.using_encoder` block (if any).
+    ``relations``: compute the relational features (feature set 3); by default, when inside a
+    :func:`~evidex.extract.student.relations.using_relations` block."""
 
-    def __init__(self, doc: Document, candidates: Sequence[Candidate], encoder: Encoder | bool | None = True) -> None:
+    def __init__(self, doc: Document, candidates: Sequence[Candidate], encoder: Encoder | bool | None = True,
+                 relations: bool | None = None) -> None:
         self.doc = doc
+        self.relations = context_relations() if relations is None else relations
         self.encoder: Encoder | None = None
         if encoder is True:
             self.encoder = context_encoder()
@@ -152,6 +189,8 @@ class DocFeatures:
                 v = _amount(c.text)
                 if v is not None:
                     amounts[c.id] = abs(v)
+        self.amounts = amounts
+        self.amount_items = sorted((c.span.start, c.span.end, amounts[c.id]) for c in candidates if c.id in amounts)
         values = sorted(set(amounts.values()), reverse=True)
         self.amount_rank = {cid: values.index(v) for cid, v in amounts.items()}
         self.amount_frac = {cid: float(v / values[0]) if values and values[0] else 0.0 for cid, v in amounts.items()}
@@ -328,8 +367,14 @@ def field_rows(df: DocFeatures, fi: FieldInfo, candidates: Sequence[Candidate],
     if df.encoder is not None:
         for row, extra in zip(rows, semantic_rows(df, fi.field, [c for c, _ in ranked], N_FEATURES), strict=True):
             row.extend(extra)
+    if df.relations:
+        rel = relation_rows(df, fi, [c for c, _ in ranked], rows, RELATIONS_OFFSET,
+                            DENSE_INDEX["label_name"])
+        for row, extra in zip(rows, rel, strict=True):
+            row.extend(extra)
     return ranked, rows
 
 
-__all__ = ["FEATURE_SET_VERSION", "HASH_BUCKETS", "N_FEATURES", "N_FEATURES_SEMANTIC", "DocFeatures", "FieldInfo", "feature_names",
+__all__ = ["FEATURE_SET_VERSION", "HASH_BUCKETS", "N_FEATURES", "N_FEATURES_RELATIONS", "N_FEATURES_SEMANTIC",
+           "RELATIONS_OFFSET", "DocFeatures", "FieldInfo", "feature_names", "feature_set_of",
            "featurize", "field_rows", "pool"]

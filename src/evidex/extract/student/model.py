@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from evidex.errors import ConfigError, MissingDependencyError
-from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, N_FEATURES_SEMANTIC
+from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, feature_set_of
+from evidex.extract.student.relations import RELATIONS_FEATURE_SET
 from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
 
 CARD = "card.json"
@@ -243,8 +244,12 @@ class TreeEnsemble:
 
 
 def width(rows: Sequence[Sequence[tuple[int, float]]]) -> int:
-    """The number of columns of a feature set: set 1's, or set 2's when a row has a semantic column."""
-    return N_FEATURES_SEMANTIC if any(j >= N_FEATURES for r in rows for j, _ in r) else N_FEATURES
+    """The number of columns of a feature set: set 1's, set 2's when a row has a semantic column, set 3's when a
+    row has a relational one."""
+    return feature_set_of(rows)[1]
+
+
+FEATURE_SETS = (FEATURE_SET_VERSION, SEMANTIC_FEATURE_SET, RELATIONS_FEATURE_SET)
 
 
 def dense(rows: Sequence[Sequence[tuple[int, float]]], n_features: int | None = None) -> Any:
@@ -300,6 +305,11 @@ class StudentModel:
     def semantic(self) -> bool:
         """Whether the model reads the MiniLM semantic features (feature set 2)."""
         return str(self.card.get("feature_set")) == SEMANTIC_FEATURE_SET
+
+    @property
+    def relational(self) -> bool:
+        """Whether the model reads the relational features (feature set 3)."""
+        return str(self.card.get("feature_set")) == RELATIONS_FEATURE_SET
 
     @property
     def encoder(self) -> Encoder | None:
@@ -395,10 +405,9 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
                           hint="train one with `evidex train DATASET_OR_GOLD -o MODEL_DIR`")
     card = json.loads(card_path.read_text(encoding="utf-8"))
     fs = str(card.get("feature_set"))
-    if fs not in (FEATURE_SET_VERSION, SEMANTIC_FEATURE_SET):
+    if fs not in FEATURE_SETS:
         raise ConfigError(f"student {p} was trained on feature set {card.get('feature_set')!r}; this evidex computes "
-                          f"feature sets {FEATURE_SET_VERSION!r} and {SEMANTIC_FEATURE_SET!r}",
-                          hint="retrain it with `evidex train`")
+                          f"feature sets {', '.join(repr(x) for x in FEATURE_SETS)}", hint="retrain it with `evidex train`")
     if fs == SEMANTIC_FEATURE_SET:
         from evidex.embed import INSTALL_HINT, available
 
@@ -439,6 +448,7 @@ __all__ = [
     "CALIBRATION",
     "CARD",
     "EXTRAS",
+    "FEATURE_SETS",
     "LGB_MODEL",
     "LOGISTIC",
     "PRIOR_EXTRA_RATIO",
