@@ -33,7 +33,10 @@ from evidex.model import Document, Grounding, Result, Schema, Usage
 from evidex.select.base import Reading
 
 # "auto" picks a registered part from what the backend declares, never from its name
-AUTO_SCORER = "prior"  # vs the 270M model (§2.3); the anchored student beats its F1 but not its calibration on unseen schemas ("Trained students")
+# vs the 270M model (§2.3); the anchored student beats its F1 on unseen schemas, and with out-of-dataset calibration
+# its value ECE on SROIE and SWDE, not on Kleister-NDA (docs/benchmarks.md "List-field extras and out-of-dataset
+# calibration")
+AUTO_SCORER = "prior"
 
 
 def resolve_mode(mode: str, backend: Backend | None) -> str:
