@@ -47,7 +47,7 @@ def train_command(
     schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema of a gold JSONL file (default: inferred from its fields).")] = None,
     split: Annotated[str | None, typer.Option(help="Dataset split to train on (default: train).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the datasets (default $EVIDEX_SHARED_DATA or ../shared/data).")] = None,
-    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents (SROIE/CUAD/SWDE; default: all); with --holdout, drawn with --seed from what is left once the dev part is held out.")] = None,
+    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents (default: all; drawn with --seed, except SROIE/CUAD/SWDE without --holdout, which sample as their bench does); with --holdout, drawn with --seed from what is left once the dev part is held out.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
     holdout: Annotated[int, typer.Option(help="Never train on the N documents `evidex bench DATASET --sample N --seed SEED` scores (SROIE's dev part).")] = 0,
     holdout_seed: Annotated[int, typer.Option(help="The bench seed of --holdout.")] = 0,
@@ -55,7 +55,7 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed: the same seed and data write an identical model directory.")] = 0,
     rounds: Annotated[int, typer.Option(min=1, help="LightGBM boosting rounds.")] = 300,
     folds: Annotated[int, typer.Option(min=2, help="Cross-fitting folds (by document) for the calibration and thresholds; fewer for tiny golds.")] = 5,
-    calibration: Annotated[str, typer.Option(help="Calibration map: auto (the lower cross-fitted ECE), isotonic or platt.")] = "auto",
+    calibration: Annotated[str, typer.Option(help="Calibration map: auto (the lower cross-fitted log loss: Platt on small golds), isotonic or platt.")] = "auto",
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
     tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate and a cross-fitted tagger at least halves that), all, off, or comma-separated field names.")] = "auto",
     tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
@@ -123,6 +123,10 @@ def _gold(gold: str, schema: Path | None, split: str | None, data_root: Path | N
             held = set(exclude)
             rest = [d for d in gs.docs if d.id not in held]
             gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
+    if sample and not sampled:  # a dataset whose loader does not sample (Kleister): a seeded sample of its documents
+        held = set(exclude)
+        rest = [d for d in gs.docs if d.id not in held]
+        gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
     return gs, exclude
 
 
