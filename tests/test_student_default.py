@@ -30,6 +30,13 @@ def test_packaged_default_student_is_small_and_documented() -> None:
     assert {d["dataset"] for d in card["training_data"]} >= {"sroie", "nda"}
     assert card["thresholds"] == {}  # one global threshold: a generic student has no per-field ones
     assert 0.0 < card["threshold"] < 1.0
+    # it says how it decides and how its confidence was calibrated (docs/benchmarks.md, "List-field extras and
+    # out-of-dataset calibration"), and the loaded model follows what it says
+    m = load_student(DEFAULT_MODEL, pure_python=True)
+    assert card["empty"]["rule"] == m.empty_rule == "prior" and card["empty"]["extras"] == m.extras_rule == "ratio"
+    assert card["calibration"].startswith("platt, cross-dataset (every document)")
+    assert json.loads((DEFAULT_MODEL / "calibration.json").read_text())["method"] == "platt"
+    assert "calibrated out-of-dataset" in card["description"] and "'ratio' rule" in card["description"]
 
 
 def test_default_student_by_name() -> None:
