@@ -196,11 +196,16 @@ def test_spec_round_trips_through_json_and_rejects_unknown_keys() -> None:
 def test_spec_records_versions_and_refuses_other_versions() -> None:
     with Pipeline.create(SCHEMA, None) as pipe:
         v = pipe.spec.versions
-        assert v["mode"] == "rules@1" and v["scorer"] == "prior@1" and v["grounder"] == "evidence@1"
+        # scorer "auto" is recorded as the part it resolved to: the packaged student
+        assert pipe.spec.extract.scorer == "auto"
+        assert v["mode"] == "rules@1" and v["scorer"] == "student@1" and v["grounder"] == "evidence@1"
         data = pipe.spec.to_dict()
-    data["versions"] = {**data["versions"], "scorer": "prior@0"}
-    with pytest.raises(ConfigError, match="other versions"):
-        Pipeline.from_spec(data)
+    with Pipeline.create(SCHEMA, None, options=ExtractOptions(scorer="prior")) as pipe:
+        assert pipe.spec.versions["scorer"] == "prior@1"
+    for other in ("student@0", "prior@1"):  # prior@1: a spec recorded when "auto" was the prior
+        data["versions"] = {**data["versions"], "scorer": other}
+        with pytest.raises(ConfigError, match=f"other versions.*scorer: spec {other} ≠ installed student@1"):
+            Pipeline.from_spec(data)
 
 
 def test_pipeline_rebuilt_from_its_spec_in_a_fresh_process_gives_identical_results(tmp_path: Path) -> None:

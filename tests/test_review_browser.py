@@ -35,6 +35,18 @@ HOSTILE_HTML = (
 )
 
 
+STRICT_REVIEW = 0.75  # the "strict" pipeline flags for review every value its scorer is less sure of than this
+
+
+def _strict_spec() -> Any:
+    """The invoice schema with the default engine (``scorer="auto"``: the packaged student), reviewing more."""
+    from evidex.extract import ExtractOptions
+    from evidex.model import Schema
+    from evidex.pipeline import PipelineSpec
+
+    return PipelineSpec.create(Schema.from_dict(INVOICE_SCHEMA), None, options=ExtractOptions(review_threshold=STRICT_REVIEW))
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from evidex.serve import ServeConfig
@@ -44,7 +56,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     root.mkdir()
     (root / "invoice.pdf").write_bytes(invoice_pdf())
     (root / "hostile.html").write_text(HOSTILE_HTML, encoding="utf-8")
-    cfg = ServeConfig(data_dir=base / "data", root=root, token=TOKEN, rate_per_s=1000, burst=1000)
+    cfg = ServeConfig(data_dir=base / "data", root=root, token=TOKEN, rate_per_s=1000, burst=1000,
+                      specs={"strict": _strict_spec()})
     with running(cfg) as s:
         yield s, root
 
@@ -57,9 +70,9 @@ def browser() -> Any:
         b.close()
 
 
-def _job(s: Server, paths: list[str]) -> str:
+def _job(s: Server, paths: list[str], pipeline: str | None = None) -> str:
     with s.client() as c:
-        r = c.post("/v1/jobs", json={"paths": paths, "schema": INVOICE_SCHEMA})
+        r = c.post("/v1/jobs", json={"paths": paths, **({"pipeline": pipeline} if pipeline else {"schema": INVOICE_SCHEMA})})
         assert r.status_code == 202, r.text
         jid: str = r.json()["id"]
         assert wait_done(c, jid)["status"] == "done"
@@ -182,10 +195,14 @@ def _click_word(page: Any, word: str, doc_words: list[tuple[str, list[float]]], 
 def test_corrections_in_the_browser_become_gold(server: Any, browser: Any, tmp_path: Path) -> None:
     from evidex.eval.datasets import load_jsonl_gold
     from evidex.parse import parse_file
+    from evidex.pipeline import Pipeline
 
     s, root = server
-    jid = _job(s, ["invoice.pdf"])
+    jid = _job(s, ["invoice.pdf"], pipeline="strict")
     doc = parse_file(root / "invoice.pdf")
+    with Pipeline.from_spec(_strict_spec()) as pipe:  # what the engine flagged for review, in record order
+        flagged = [x.path for x in pipe.extract_document(doc).extractions if x.review]
+    assert flagged, "the default scorer is sure of every value: nothing to walk with j"
     h = doc.pages[0].height
     words = [(doc.text[a.span.start:a.span.end], a.prov.bbox.to_top_left(h).to_list())
              for a in doc.anchors if a.prov.bbox is not None]
@@ -193,11 +210,16 @@ def test_corrections_in_the_browser_become_gold(server: Any, browser: Any, tmp_p
     page.locator("#reviewer").fill("ann")
     page.locator("#reviewer").dispatch_event("change")
     page.locator("#reviewer").blur()
-    # j: the next uncertain value (the engine flagged 'vendor' for review)
-    page.keyboard.press("j")
+    # the rows marked uncertain are exactly the engine's review flags; j walks them in order
+    marked = page.locator("tr.row.uncertain")
+    assert sorted(marked.nth(i).get_attribute("data-path") for i in range(marked.count())) == sorted(flagged)
+    for path in flagged:
+        page.keyboard.press("j")
+        assert page.locator("tr.selected").get_attribute("data-path") == path
+        assert page.locator("tr.selected").evaluate("e => e.classList.contains('uncertain')")
+    # fix the vendor on the page: select its row, click 'Globex', shift-click 'Ltd' → the words between
+    page.locator("tr[data-path=vendor] td.conf").click()
     assert page.locator("tr.selected").get_attribute("data-path") == "vendor"
-    assert page.locator("tr.selected").evaluate("e => e.classList.contains('uncertain')")
-    # fix it on the page: click 'Globex', shift-click 'Ltd' → the proposal is the words between
     _click_word(page, "Globex", words)
     _click_word(page, "Ltd", words, shift=True)
     assert page.locator("#prop-value").input_value() == "Globex Industries Ltd"
