@@ -22,6 +22,7 @@ import os
 import random
 import statistics
 from pathlib import Path
+from types import MappingProxyType
 
 from evidex.eval.cli_api import load_gold
 from evidex.eval.report import evaluate
@@ -31,9 +32,11 @@ BINS = 10
 
 def doc_bins(gold, preds) -> list[list[tuple[int, float, float]]]:  # type: ignore[no-untyped-def]
     """Per gold document: (bin, count, Σ confidence, Σ correct) of its emitted values."""
+    keys = sorted({k for d in gold.docs for k in d.fields})  # every field the whole set scores, for each doc
     out = []
     for d in gold.docs:
-        rep = evaluate(preds, dataclasses.replace(gold, docs=(d,)))
+        fields = MappingProxyType({k: d.fields.get(k, ()) for k in keys})
+        rep = evaluate(preds, dataclasses.replace(gold, docs=(dataclasses.replace(d, fields=fields),)))
         cal = rep.calibration
         out.append([] if cal is None else [(min(BINS - 1, int(b.lo * BINS + 1e-9)), b.count,
                                             b.mean_confidence * b.count, b.accuracy * b.count) for b in cal.bins])
