@@ -163,3 +163,24 @@ def test_set3_student_trains_loads_and_scores(tmp_path: Path) -> None:
         assert [p for _, p in ch.options] == [p for _, p in score_fields(py3, doc, [TOTAL], cands)[0].options]
         right += ch.candidate is not None and ch.candidate.text.removeprefix("RM").strip() == d.fields["total"][0]
     assert right >= 9, right
+
+
+def test_cli_train_writes_set_3_by_default_and_set_1_on_request(tmp_path: Path) -> None:
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")
+    from typer.testing import CliRunner
+
+    from evidex.cli.main import app
+
+    gold = _gold(tmp_path / "g", 20, 3)
+    (tmp_path / "s.yaml").write_text("name: receipt\nfields:\n  total: {type: money, description: Total amount paid.}\n",
+                                     encoding="utf-8")
+    runner = CliRunner()
+    base = ["train", str(gold), "--schema", str(tmp_path / "s.yaml"), "--tagger", "off", "--rounds", "20"]
+    for args, want in (([], "3"), (["--features", "1"], "1")):
+        out = tmp_path / f"m{want}"
+        r = runner.invoke(app, [*base, *args, "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        assert json.loads((out / "card.json").read_text())["feature_set"] == want
+    r = runner.invoke(app, [*base, "--features", "2", "-o", str(tmp_path / "bad")])
+    assert r.exit_code != 0 and "unknown feature set" in str(r.exception)
