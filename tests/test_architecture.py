@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from evidex.extract import ExtractOptions, Extractor
 from evidex.extract.candidates import Candidate
 from evidex.extract.choice import Choice
 from evidex.extract.stages import DocContext
+from evidex.extract.student.scorer import default_student
 from evidex.model import Field, Schema
 from evidex.pipeline import Pipeline, PipelineSpec, run_batch
 from evidex.registry import Options as StageOptions
@@ -198,14 +200,35 @@ def test_spec_records_versions_and_refuses_other_versions() -> None:
         v = pipe.spec.versions
         # scorer "auto" is recorded as the part it resolved to: the packaged student
         assert pipe.spec.extract.scorer == "auto"
-        assert v["mode"] == "rules@1" and v["scorer"] == "student@1" and v["grounder"] == "evidence@1"
+        installed = f"student@1+{default_student().digest}"  # the part's version and which model it runs
+        assert v["mode"] == "rules@1" and v["scorer"] == installed and v["grounder"] == "evidence@1"
         data = pipe.spec.to_dict()
     with Pipeline.create(SCHEMA, None, options=ExtractOptions(scorer="prior")) as pipe:
         assert pipe.spec.versions["scorer"] == "prior@1"
-    for other in ("student@0", "prior@1"):  # prior@1: a spec recorded when "auto" was the prior
+    # prior@1: a spec recorded when "auto" was the prior; student@1 / +0…: recorded with another packaged model
+    for other in ("student@0", "prior@1", "student@1", "student@1+000000000000"):
         data["versions"] = {**data["versions"], "scorer": other}
-        with pytest.raises(ConfigError, match=f"other versions.*scorer: spec {other} ≠ installed student@1"):
+        with pytest.raises(ConfigError, match=re.escape(f"scorer: spec {other} ≠ installed {installed}")):
             Pipeline.from_spec(data)
+
+
+def test_spec_made_with_one_trained_student_is_refused_with_another(tmp_path: Path) -> None:
+    """Two student directories differing only in their files (a retrained model) are two versions: a run
+    resumed from one's spec with the other in its place fails instead of mixing their records."""
+    import shutil
+
+    from evidex.extract.student.scorer import DEFAULT_MODEL
+
+    model = tmp_path / "student"
+    shutil.copytree(DEFAULT_MODEL, model)
+    opts = ExtractOptions(scorer="student", stage_options={"scorer": {"model": str(model)}})
+    with Pipeline.create(SCHEMA, None, options=opts) as pipe:
+        data = pipe.spec.to_dict()
+        assert data["versions"]["scorer"] == f"student@1+{default_student().digest}"  # same bytes, same version
+    card = model / "card.json"
+    card.write_text(card.read_text(encoding="utf-8").replace('"seed"', '"retrained": true, "seed"', 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"other versions.*scorer: spec student@1[+]"):
+        Pipeline.from_spec(data)
 
 
 def test_pipeline_rebuilt_from_its_spec_in_a_fresh_process_gives_identical_results(tmp_path: Path) -> None:

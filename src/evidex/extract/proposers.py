@@ -11,8 +11,9 @@ from typing import ClassVar
 
 from evidex.errors import ConfigError
 from evidex.extract.candidates import Candidate, build_candidates
+from evidex.extract.student.model import files_digest
 from evidex.extract.student.names import resolve_student
-from evidex.extract.tagger import SpanTagger, add_spans
+from evidex.extract.tagger import CARD, TAGGER_MODEL, SpanTagger, add_spans
 from evidex.model import Document
 from evidex.registry import Options
 
@@ -61,6 +62,7 @@ class TaggerProposer:
                               hint="--stage-option proposer.model=MODEL_DIR (a directory `evidex train` wrote, "
                                    "or a registered student's name)")
         self.tagger = _load(str(path.resolve()), self.o.min_prob)
+        self.model_digest = files_digest([path / TAGGER_MODEL, path / CARD])
 
     def propose(self, doc: Document) -> Sequence[Candidate]:
         base = build_candidates(doc, include_furniture=self.o.include_furniture).items

@@ -96,8 +96,14 @@ class Stages:
     grounder: Grounder
 
     def versions(self) -> dict[str, str]:
-        return {role: f"{getattr(self, role).name}@{getattr(self, role).version}"
-                for role in ("selector", "proposer", "scorer", "generator", "grounder")}
+        """``role → name@version``, with ``+DIGEST`` for a part that runs a trained model (its ``model_digest``):
+        a spec made with one student is refused by a pipeline holding another."""
+        out = {}
+        for role in ("selector", "proposer", "scorer", "generator", "grounder"):
+            part = getattr(self, role)
+            digest = getattr(part, "model_digest", "")
+            out[role] = f"{part.name}@{part.version}" + (f"+{digest}" if digest else "")
+        return out
 
 
 def check_requirements(mode: Mode, stages: Stages, backend: Backend | None) -> None:

@@ -45,6 +45,10 @@ class CascadeScorer:
         self.o = options or CascadeOptions()
         self.student = StudentScorer(StudentOptions(model=self.o.model))
 
+    @property
+    def model_digest(self) -> str:
+        return self.student.model_digest
+
     def choose(self, ctx: DocContext, fields: Sequence[Field], candidates: Sequence[Candidate]) -> list[Choice]:
         choices = self.student.choose(ctx, fields, candidates)
         escalate = ctx.backend is not None

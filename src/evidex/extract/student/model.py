@@ -29,6 +29,7 @@ default student needs no optional dependency).
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -280,6 +281,16 @@ def sparse(rows: Sequence[Sequence[tuple[int, float]]], n_features: int | None =
                        np.asarray(indptr, dtype=np.int64)), shape=(len(rows), n_features or width(rows)))
 
 
+def files_digest(paths: Sequence[Path]) -> str:
+    """A short sha256 over the names and bytes of the existing ``paths``: which trained model a part is using
+    (pipeline specs record it beside the part's version, so a run resumed with another model is refused)."""
+    h = hashlib.sha256()
+    for f in paths:
+        if f.is_file():
+            h.update(f.name.encode("utf-8") + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 @dataclass
 class StudentModel:
     path: Path
@@ -292,6 +303,7 @@ class StudentModel:
     thresholds: dict[str, float] = field(default_factory=dict)
     anchor: Anchor | None = None
     _sig: float = 1.0
+    digest: str = ""  # :func:`files_digest` of the card, calibration and model files
 
     @property
     def default_threshold(self) -> float:
@@ -417,7 +429,8 @@ def load_student(path: str | Path, *, pure_python: bool = False) -> StudentModel
     cal = Calibration.from_dict(json.loads((p / CALIBRATION).read_text(encoding="utf-8")))
     kind = str(card.get("kind", "lightgbm"))
     m = StudentModel(p, card, cal, kind, thresholds={str(k): float(v) for k, v in card.get("thresholds", {}).items()},
-                     anchor=Anchor.from_dict(card.get("anchor")))
+                     anchor=Anchor.from_dict(card.get("anchor")),
+                     digest=files_digest([card_path, p / CALIBRATION, p / LGB_MODEL, p / LOGISTIC]))
     if m.empty_rule not in ("threshold", "prior"):
         raise ConfigError(f"student {p}: unknown empty rule {m.empty_rule!r} (threshold or prior)")
     if m.extras_rule not in EXTRAS:

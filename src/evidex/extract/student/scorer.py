@@ -133,6 +133,10 @@ class StudentScorer:
         self.model = default_student() if path == DEFAULT_MODEL else load_student(path)
         self._infos: dict[str, FieldInfo] = {}
 
+    @property
+    def model_digest(self) -> str:
+        return self.model.digest
+
     def choose(self, ctx: DocContext, fields: Sequence[Field], candidates: Sequence[Candidate]) -> list[Choice]:
         return score_fields(self.model, ctx.doc, fields, candidates, self._infos)
 
