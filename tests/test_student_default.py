@@ -136,3 +136,21 @@ def test_one_student_over_two_schemas(tmp_path: Path) -> None:
     probs = model.probabilities(rows[1])
     best = rows[0][max(range(len(probs)), key=lambda i: (probs[i][1], probs[i][0]))][0]  # as score_fields ranks
     assert best.text == "9 March 2025"
+
+
+def test_compiled_trees_give_the_walked_trees_scores_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pure-Python reader runs each tree as generated Python (nested ifs over the model's numbers): bit for bit
+    the sum the array walk gives, also for trees too deep to compile (left walked)."""
+    from evidex.extract.student import model as M
+
+    pure = load_student(DEFAULT_MODEL, pure_python=True)
+    assert pure._trees is not None
+    trees = pure._trees.trees
+    rows = _rows(EXAMPLES / "schemas" / "letter.yaml", EXAMPLES / "letter-termination.txt")
+    walked = [sum(t.value(dict(r).get) for t in trees) for r in rows]
+    assert len(set(walked)) > 10
+    assert M.TreeEnsemble(trees).margins(rows) == walked
+    assert any(t.source("t") is not None and "if" in (t.source("t") or "") for t in trees)
+    monkeypatch.setattr(M, "MAX_TREE_DEPTH", 1)  # every tree deeper than one split stays walked
+    shallow = M.TreeEnsemble(trees)
+    assert any(t.source("t") is None for t in trees) and shallow.margins(rows) == walked
