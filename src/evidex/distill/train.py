@@ -36,6 +36,7 @@ from evidex import __version__
 from evidex.distill.data import GoldDocLike, Group, LabelStats, ProposerLike, build_examples, choosable_fields
 from evidex.extract.student.features import HASH_BUCKETS, feature_set_of
 from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sigmoid, sparse
+from evidex.extract.student.reliability import ece
 from evidex.model import Schema
 
 DEFAULT_POOL = 100
@@ -81,20 +82,6 @@ def log_loss(probs: Sequence[float], correct: Sequence[int], eps: float = LOG_LO
         return 0.0
     return -sum(math.log(min(1.0 - eps, max(eps, p if y else 1.0 - p)))
                 for p, y in zip(probs, correct, strict=True)) / n
-
-
-def ece(probs: Sequence[float], correct: Sequence[int], bins: int = 10) -> float:
-    """Expected calibration error: Σ_b (n_b / n) · |mean confidence_b − accuracy_b| over equal-width bins."""
-    n = len(probs)
-    if n == 0:
-        return 0.0
-    acc = [[0.0, 0.0, 0] for _ in range(bins)]
-    for p, y in zip(probs, correct, strict=True):
-        b = min(bins - 1, max(0, int(p * bins)))
-        acc[b][0] += p
-        acc[b][1] += y
-        acc[b][2] += 1
-    return sum(abs(s - c) for s, c, k in acc if k) / n
 
 
 def fit_isotonic(x: Sequence[float], y: Sequence[int]) -> Calibration:
