@@ -184,3 +184,16 @@ def test_cli_train_writes_set_3_by_default_and_set_1_on_request(tmp_path: Path) 
         assert json.loads((out / "card.json").read_text())["feature_set"] == want
     r = runner.invoke(app, [*base, "--features", "2", "-o", str(tmp_path / "bad")])
     assert r.exit_code != 0 and "unknown feature set" in str(r.exception)
+
+
+def test_tagger_marginals_around_read_the_lines_before_and_after_not_the_candidates_own() -> None:
+    """A mid-line candidate ("60.31" after "TOTAL"): its own tokens, then the line above and the line below."""
+    from evidex.extract.tagger import Marginals, Token
+
+    text = "AAA\nTOTAL 60.31\nBBB"
+    toks = [Token(0, 3, 0), Token(4, 9, 1), Token(10, 15, 1), Token(16, 19, 2)]
+    assert [text[t.start:t.end] for t in toks] == ["AAA", "TOTAL", "60.31", "BBB"]
+    m = Marginals(toks, {"total": [0.1, 0.2, 0.9, 0.3]})
+    assert m.around(10, 15) == {"total": (0.9, 0.1, 0.3)}
+    assert m.around(0, 3) == {"total": (0.1, 0.0, pytest.approx(0.55))}  # first line: nothing before
+    assert m.around(4, 15) == {"total": (pytest.approx(0.55), 0.1, 0.3)}

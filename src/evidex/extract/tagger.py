@@ -329,8 +329,10 @@ class Marginals:
         i, j = bisect.bisect_left(self._starts, start), bisect.bisect_left(self._starts, end)
         if i >= j:
             return {}
-        before = _line_range(self.toks, i - 1) if i > 0 else None
-        after = _line_range(self.toks, j) if j < len(self.toks) else None
+        first, _ = _line_range(self.toks, i)  # the lines the range starts and ends on, then their neighbours
+        _, last = _line_range(self.toks, j - 1)
+        before = _line_range(self.toks, first - 1) if first > 0 else None
+        after = _line_range(self.toks, last) if last < len(self.toks) else None
         out = {}
         for f, p in self.probs.items():
             def mean(r: tuple[int, int] | None, p: list[float] = p) -> float:
