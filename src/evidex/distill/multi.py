@@ -52,10 +52,10 @@ from evidex.distill.train import (
 )
 from evidex.extract.student.features import (
     DENSE_INDEX,
-    FEATURE_SET_VERSION,
     HASH_BUCKETS,
     N_DENSE,
     N_FEATURES,
+    feature_set_of,
 )
 from evidex.extract.student.model import (
     CARD,
@@ -67,7 +67,6 @@ from evidex.extract.student.model import (
     list_extras,
     sigmoid,
     sparse,
-    width,
 )
 from evidex.extract.student.semantic import (
     ENCODER_NAME,
@@ -244,8 +243,8 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     held = [g for p in parts for g in p.groups if g.doc_id in cal_ids]
     rows = [r for g in fit for r in g.rows]
     labels = [y for g in fit for y in g.labels]
-    n_features = width(rows)
-    semantic = n_features > N_FEATURES
+    feature_set, n_features = feature_set_of(rows)
+    semantic = feature_set == SEMANTIC_FEATURE_SET
     if not rows or len(set(labels)) < 2:
         raise ValueError(f"not enough labelled candidates to train on ({len(rows)} rows, {sum(labels)} correct)")
 
@@ -298,7 +297,7 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
     out.mkdir(parents=True, exist_ok=True)
     write_model(out, kind, model, cal, calibration)
     card = {
-        "format": 1, "kind": kind, "feature_set": SEMANTIC_FEATURE_SET if semantic else FEATURE_SET_VERSION,
+        "format": 1, "kind": kind, "feature_set": feature_set,
         "features": n_features, "semantic": {"encoder": ENCODER_NAME, "features": list(SEMANTIC)} if semantic else None,
         "hash_buckets": HASH_BUCKETS, "evidex_version": __version__, "seed": seed, "pool_size": pool_size,
         "rounds": rounds if kind == "lightgbm" else None, "threshold": threshold, "thresholds": {},
