@@ -154,3 +154,12 @@ def test_compiled_trees_give_the_walked_trees_scores_exactly(monkeypatch: pytest
     monkeypatch.setattr(M, "MAX_TREE_DEPTH", 1)  # every tree deeper than one split stays walked
     shallow = M.TreeEnsemble(trees)
     assert any(t.source("t") is None for t in trees) and shallow.margins(rows) == walked
+
+
+def test_a_tree_with_a_non_finite_number_stays_walked() -> None:
+    """``inf`` / ``nan`` have no Python literal: such a tree is not compiled, and scores as the walk does."""
+    from evidex.extract.student import model as M
+
+    tree = M._Tree((3,), (float("inf"),), (0,), (-1,), (-2,), (0.25, -0.5))
+    assert tree.source("t") is None
+    assert M.TreeEnsemble((tree,)).margins([[(3, 7.0)], []]) == [0.25, 0.25]

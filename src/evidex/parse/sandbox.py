@@ -13,9 +13,13 @@ they inherit no threads, locks or open model handles from it.
 ...     print(path, "ok" if isinstance(result, Document) else result.reason)
 
 Testing hook: ``_fault`` (a fault name for every file, or a mapping ``{path or file name: fault}``) makes the
-worker misbehave on purpose before parsing: ``segfault``, ``abort``, ``exit``, ``kill`` (SIGKILL, as the
-kernel's OOM killer does), ``hang`` (busy loop), ``sleep``, ``oom`` (allocate until ``MemoryError``) or
-``raise``. It exists only for tests and is never set by evidex itself.
+worker misbehave on purpose before parsing: ``segfault``, ``abort``, ``exit``, ``vanish`` (exit 0 mid-task),
+``kill`` (SIGKILL, as the kernel's OOM killer does), ``hang`` (busy loop), ``sleep``, ``oom`` (allocate until
+``MemoryError``) or ``raise``. It exists only for tests and is never set by evidex itself.
+
+A worker that ends mid-task with neither a signal nor an error status (status 0, or none known after
+:data:`EXIT_WAIT_S`) has not shown the file to be at fault: the file runs once more on a fresh worker before it
+is reported, whatever ``retries`` says (``retries`` counts re-runs after real crashes).
 """
 
 from __future__ import annotations
@@ -287,7 +291,8 @@ def parse_isolated(
     """Parse each file in a worker process; yield ``(path, Document | DocumentError)`` as each finishes.
 
     Exactly one result per path, in completion order (input order with ``workers=1``). ``retries`` re-runs a
-    file whose worker *crashed* (not one that timed out or hit the memory limit) on a fresh worker.
+    file whose worker *crashed* (not one that timed out or hit the memory limit) on a fresh worker; a worker that
+    vanished without a crash status always gets one re-run (see the module).
     """
     if workers < 1:
         raise ValueError("workers must be >= 1")

@@ -176,7 +176,9 @@ class _Tree:
 
     def source(self, name: str) -> str | None:
         """This tree as the Python source of ``def name(g): …`` (``g`` is a row's ``dict.get``): the same decisions
-        as :meth:`value`, as nested ``if``s over numeric literals only; ``None`` when too deep to nest."""
+        as :meth:`value`, as nested ``if``s over numeric literals only; ``None`` when too deep to nest or a number is not finite."""
+        if not all(math.isfinite(v) for v in (*self.threshold, *self.leaf)):
+            return None  # inf / nan have no literal: such a tree stays walked
         lines = [f"def {name}(g):"]
 
         def emit(node: int, depth: int) -> bool:
