@@ -43,6 +43,8 @@ class ExtractOptions(BaseModel):
     max_output_tokens: int = 512
     max_value_chars: int = 200  # generate mode: longest string value (bounds runaway decoding; raise for clauses)
     prior_weight: float = 0.5  # model scorers: weight of the prior vs the model's probability
+    # the prior and model scorers leave a field empty under this score; a student (the default, scorer=auto) uses
+    # the rule its card names instead (the packaged one: the prior's best under 0.2, its min_prior)
     min_score: float = 0.2
     keep_ungrounded: bool = False  # keep values with no support in the text (marked UNGROUNDED)
     # values whose confidence is below this are flagged ``review`` (for a person to check, not shown as facts)
