@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from evidex.backends import Backend, Message, Request, Response
 from evidex.extract import prompts
 from evidex.extract.candidates import Candidate
-from evidex.extract.prior import FieldQuery, rank
+from evidex.extract.prior import EXTRA_RATIO, FieldQuery, rank
 from evidex.model import Field
 
 NONE_PRIOR = 0.2  # prior mass of "not stated"; a candidate must beat it
@@ -193,7 +193,7 @@ def decide(
         extra: list[tuple[Candidate, float]] = []
         if f.many:
             for i, (c, _) in enumerate(ranked):
-                if i != best and combined[i] >= max(min_score, 0.8 * combined[best]):
+                if i != best and combined[i] >= max(min_score, EXTRA_RATIO * combined[best]):
                     extra.append((c, combined[i]))
         out.append(Choice(f, ranked[best][0], combined[best], model[best], priors[best], tuple(ranked), tuple(extra)))
     return out

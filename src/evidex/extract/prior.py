@@ -15,6 +15,7 @@ from evidex.scan.lexicon import SYNONYMS as _SYNONYMS
 from evidex.scan.lexicon import expand as _expand
 from evidex.scan.lexicon import stem as _stem
 
+EXTRA_RATIO = 0.8  # a list field also takes the other candidates scoring at least this share of the best
 _ID_WORDS = {"number", "no", "id", "ref", "reference", "code", "invoice", "order", "account", "policy"}
 _STOP = {"the", "a", "an", "of", "to", "in", "for", "and", "or", "on", "is", "as", "by", "with", "this", "that", "at",
          "be", "which", "from", "value", "field", "document", "e", "g", "eg", "if", "any"}

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from evidex.errors import ConfigError, MissingDependencyError
+from evidex.extract.prior import EXTRA_RATIO
 from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, feature_set_of
 from evidex.extract.student.relations import RELATIONS_FEATURE_SET
 from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
@@ -77,7 +78,7 @@ class Calibration:
 
 TRANSFORMS = ("logit", "identity")
 PRIOR_MIN_SCORE = 0.2  # the prior scorer's rule: choice.NONE_PRIOR and ExtractOptions.min_score
-PRIOR_EXTRA_RATIO = 0.8  # the prior's list-field rule: the others within 80 % of the best (choice.decide)
+PRIOR_EXTRA_RATIO = EXTRA_RATIO  # the prior's list-field rule: the others within 80 % of the best (choice.decide)
 EXTRAS = ("threshold", "prior_count", "ratio")
 
 
