@@ -190,6 +190,22 @@ def test_cli_train_and_extract_with_student(trained: tuple[Path, Path], tmp_path
     assert values["company"]["value"] == gold["company"]
 
 
+def test_cli_train_samples_a_gold_jsonl_file(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """--sample N draws N documents of the user's own gold (seeded), as it does for datasets."""
+    root, _ = trained
+    n_all = len((root / "train" / "gold.jsonl").read_text().splitlines())
+    cards = []
+    for seed in ("1", "1", "2"):
+        out = tmp_path / f"m{len(cards)}"
+        res = CliRunner().invoke(app, ["train", str(root / "train" / "gold.jsonl"), "--schema",
+                                       str(root / "train" / "schema.yaml"), "-o", str(out), "--rounds", "10",
+                                       "--sample", "6", "--seed", seed, "--tagger", "off"])
+        assert res.exit_code == 0, res.output
+        cards.append(json.loads((out / "card.json").read_text())["training_data"])
+    assert n_all > 6 and cards[0]["docs"] == 6
+    assert cards[0]["doc_ids_hash"] == cards[1]["doc_ids_hash"] != cards[2]["doc_ids_hash"]
+
+
 @pytest.mark.data
 def test_sroie_sample_student(shared_data: Path, tmp_path: Path) -> None:
     from evidex.eval.cli_api import load_gold

@@ -47,7 +47,7 @@ def train_command(
     schema: Annotated[Path | None, typer.Option("--schema", "-s", help="Schema of a gold JSONL file (default: inferred from its fields).")] = None,
     split: Annotated[str | None, typer.Option(help="Dataset split to train on (default: train).")] = None,
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the datasets (default $EVIDEX_SHARED_DATA or ../shared/data).")] = None,
-    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents (default: all; drawn with --seed, except SROIE/CUAD/SWDE without --holdout, which sample as their bench does); with --holdout, drawn with --seed from what is left once the dev part is held out.")] = None,
+    sample: Annotated[int | None, typer.Option(help="Train on a seeded sample of N documents of a gold JSONL file or dataset (default: all; drawn with --seed, except SROIE/CUAD/SWDE without --holdout, which sample as their bench does); with --holdout, drawn with --seed from what is left once the dev part is held out.")] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N documents.")] = None,
     holdout: Annotated[int, typer.Option(help="Never train on the N documents `evidex bench DATASET --sample N --seed SEED` scores (SROIE's dev part).")] = 0,
     holdout_seed: Annotated[int, typer.Option(help="The bench seed of --holdout.")] = 0,
@@ -107,7 +107,8 @@ def _gold(gold: str, schema: Path | None, split: str | None, data_root: Path | N
     if gold.endswith(".jsonl") or (gold not in DATASETS and Path(gold).is_file()):
         if holdout:
             raise UsageError("--holdout applies to dataset names", hint="split your gold JSONL file instead")
-        return load_jsonl_gold(gold, schema=load_schema(schema) if schema is not None else None), []
+        own = load_jsonl_gold(gold, schema=load_schema(schema) if schema is not None else None)
+        return (_seeded_sample(own, [], sample, seed) if sample else own), []
     if schema is not None:
         raise UsageError("--schema applies to gold JSONL files; a dataset brings its own schema")
     root = _data_root(data_root)
@@ -119,15 +120,18 @@ def _gold(gold: str, schema: Path | None, split: str | None, data_root: Path | N
     if holdout:
         dev = load_gold(gold, sp, data_root=root, sample=holdout, seed=holdout_seed)
         exclude = [d.id for d in dev.docs]
-        if sampled and sample:  # the sample is drawn from what is left once the dev part is held out
-            held = set(exclude)
-            rest = [d for d in gs.docs if d.id not in held]
-            gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
-    if sample and not sampled:  # a dataset whose loader does not sample (Kleister): a seeded sample of its documents
-        held = set(exclude)
-        rest = [d for d in gs.docs if d.id not in held]
-        gs = dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(sample, len(rest)))))
+    # the sample is drawn from what is left once the dev part is held out; a dataset whose loader does not sample
+    # (Kleister) gets a seeded sample of its documents
+    if sample and (holdout or not sampled):
+        gs = _seeded_sample(gs, exclude, sample, seed)
     return gs, exclude
+
+
+def _seeded_sample(gs: Any, exclude: list[str], n: int, seed: int) -> Any:
+    """A seeded sample of ``n`` of ``gs``'s documents, those in ``exclude`` left out."""
+    held = set(exclude)
+    rest = [d for d in gs.docs if d.id not in held]
+    return dataclasses.replace(gs, docs=tuple(random.Random(seed).sample(rest, min(n, len(rest)))))
 
 
 def _tagger(gs: Any, exclude: list[str], output: Path, which: str, seed: int, iterations: int, bar: Progress,
