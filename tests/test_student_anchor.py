@@ -8,6 +8,7 @@ import json
 import math
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -181,12 +182,12 @@ def test_the_prior_rule_leaves_a_field_empty(anchored: tuple[Path, list[list[tup
         load_student(gated)
 
 
-def test_cross_dataset_calibration(tmp_path: Path) -> None:
-    """``cross_dataset=True``: each part's calibration documents are scored by a model trained without that part,
-    so the map differs from the one fitted on the final model's scores; the student is still the final model."""
-    pytest.importorskip("lightgbm")
-    pytest.importorskip("sklearn")
-    from evidex.distill.multi import collect, train_parts
+TWO_PART_KW: dict[str, Any] = {"anchor": "prior", "empty": "prior", "rounds": 20, "params": {"min_data_in_leaf": 5}}
+
+
+def _two_parts(tmp_path: Path) -> list[Any]:
+    """Two collected gold sets of 40 generated documents each (different seeds and label noise)."""
+    from evidex.distill.multi import collect
     from evidex.eval.datasets import load_jsonl_gold
 
     parts = []
@@ -194,7 +195,18 @@ def test_cross_dataset_calibration(tmp_path: Path) -> None:
         root = tmp_path / f"g{i}"
         gold = load_jsonl_gold(_gold(root, 40, seed, noise=0.2 + 0.3 * i), schema=load_schema(root / "schema.yaml"))
         parts.append(collect(gold, name=f"p{i}"))
-    kw = {"anchor": "prior", "empty": "prior", "rounds": 20, "params": {"min_data_in_leaf": 5}}
+    return parts
+
+
+def test_cross_dataset_calibration(tmp_path: Path) -> None:
+    """``cross_dataset=True``: each part's calibration documents are scored by a model trained without that part,
+    so the map differs from the one fitted on the final model's scores; the student is still the final model."""
+    pytest.importorskip("lightgbm")
+    pytest.importorskip("sklearn")
+    from evidex.distill.multi import train_parts
+
+    parts = _two_parts(tmp_path)
+    kw = dict(TWO_PART_KW)
     plain = train_parts(parts, tmp_path / "plain", **kw)
     cross = train_parts(parts, tmp_path / "cross", cross_dataset=True, **kw)
     assert plain["calibration"] == "isotonic" and cross["calibration"] == "isotonic, cross-dataset"
@@ -279,15 +291,10 @@ def test_out_of_dataset_calibration_on_emitted_values(tmp_path: Path) -> None:
     so and carries the extras rule; the model is the same."""
     pytest.importorskip("lightgbm")
     pytest.importorskip("sklearn")
-    from evidex.distill.multi import collect, train_parts
-    from evidex.eval.datasets import load_jsonl_gold
+    from evidex.distill.multi import train_parts
 
-    parts = []
-    for i, seed in enumerate((5, 6)):
-        root = tmp_path / f"g{i}"
-        gold = load_jsonl_gold(_gold(root, 40, seed, noise=0.2 + 0.3 * i), schema=load_schema(root / "schema.yaml"))
-        parts.append(collect(gold, name=f"p{i}"))
-    kw = {"anchor": "prior", "empty": "prior", "rounds": 20, "params": {"min_data_in_leaf": 5}}
+    parts = _two_parts(tmp_path)
+    kw = dict(TWO_PART_KW)
     plain = train_parts(parts, tmp_path / "plain", **kw)
     held = train_parts(parts, tmp_path / "held", cross_dataset=True, extras="prior_count", **kw)
     full = train_parts(parts, tmp_path / "all", cross_dataset="all", extras="prior_count", points="emitted", **kw)
