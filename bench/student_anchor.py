@@ -18,6 +18,7 @@ import argparse
 import json
 import pickle
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,24 +96,30 @@ def student_f1(model: StudentModel, groups: list[Group]) -> dict[str, float]:
     return {**out, "top1": round(top / k, 4) if k else 0.0}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def run_loo(res_file: str, default_out: str, default_configs: str, configs: dict[str, dict[str, Any]],
+            prior: Callable[[list[Group]], dict[str, float]],
+            score: Callable[[StudentModel, list[Group]], dict[str, Any]], card_keys: Callable[[dict[str, Any]], dict[str, Any]],
+            description: str) -> None:
+    """The leave-one-dataset-out driver (command line, parts cache, one student per config and left-out dataset,
+    ``OUT/res_file`` rewritten after each): ``prior(groups)`` and ``score(model, groups)`` measure the left-out
+    training part, ``card_keys(card)`` picks what of the student's card is reported."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--cache", default=".bench/students", help="student_loo.py's output folder (parts cache)")
-    ap.add_argument("--out", default=".bench/anchor")
-    ap.add_argument("--configs", default="plain,a0,a100,a100-nox")
+    ap.add_argument("--out", default=default_out)
+    ap.add_argument("--configs", default=default_configs)
     ap.add_argument("--targets", default="sroie,nda,swde")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--score-only", action="store_true", help="re-score the students already in OUT")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    res_path = out / "anchor.json"
+    res_path = out / res_file
     res: dict[str, Any] = json.loads(res_path.read_text()) if res_path.is_file() else {}
     parts: dict[str, Part] = {n: pickle.loads((Path(a.cache) / "parts" / f"{n}.pkl").read_bytes())
                               for n in ("sroie", "nda", "swde", "cuad")}
     for target in a.targets.split(","):
         groups = parts[target].groups
-        res.setdefault("prior", {})[target] = prior_f1(groups)
+        res.setdefault("prior", {})[target] = prior(groups)
         print(f"[prior] {target}: {res['prior'][target]}", flush=True)
         for name in a.configs.split(","):
             t0 = time.monotonic()
@@ -120,15 +127,20 @@ def main() -> None:
             if a.score_only:
                 card = json.loads((d / "card.json").read_text())
             else:
-                card = train_parts([parts[n] for n in LOO[target]], d, seed=a.seed, **CONFIGS[name])
+                card = train_parts([parts[n] for n in LOO[target]], d, seed=a.seed, **configs[name])
             t1 = time.monotonic()
-            got = student_f1(load_student(d), groups)
+            got = score(load_student(d), groups)
             old = res.get(name, {}).get(target, {})
-            res.setdefault(name, {})[target] = {**got, "threshold": card["threshold"], "anchor": card.get("anchor"),
+            res.setdefault(name, {})[target] = {**got, "threshold": card["threshold"], **card_keys(card),
                                                  "train_s": old.get("train_s") if a.score_only else round(t1 - t0, 1)}
             print(f"[{name}] loo-{target}: {got} threshold {card['threshold']} "
                   f"({t1 - t0:.0f} s train, {time.monotonic() - t1:.0f} s score)", flush=True)
             res_path.write_text(json.dumps(res, indent=1))
+
+
+def main() -> None:
+    run_loo("anchor.json", ".bench/anchor", "plain,a0,a100,a100-nox", CONFIGS, prior_f1, student_f1,
+            lambda card: {"anchor": card.get("anchor")}, __doc__.split("\n")[0])
 
 
 if __name__ == "__main__":

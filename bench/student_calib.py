@@ -15,21 +15,18 @@ comparison. No dev set is read. Results: OUT/calib.json.
 
 from __future__ import annotations
 
-import argparse
-import json
-import pickle
-import time
+import sys
 from pathlib import Path
 from typing import Any
 
 from evidex.distill.data import Group
-from evidex.distill.multi import Part, train_parts
-from evidex.distill.train import ece
 from evidex.extract.student.features import DENSE_INDEX
-from evidex.extract.student.model import EXTRAS, PRIOR_EXTRA_RATIO, StudentModel, load_student
+from evidex.extract.student.model import EXTRAS, PRIOR_EXTRA_RATIO, StudentModel
+from evidex.extract.student.reliability import ece
 
-MIN_SCORE = 0.2
-LOO = {"sroie": ("nda", "swde", "cuad"), "nda": ("sroie", "swde", "cuad"), "swde": ("sroie", "nda", "cuad")}
+sys.path.insert(0, str(Path(__file__).parent))
+from student_anchor import MIN_SCORE, _f1, run_loo
+
 BASE: dict[str, Any] = {"anchor": "prior", "empty": "prior", "crosses": False, "rounds": 100}
 # name → train_parts keyword arguments on top of BASE
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -44,12 +41,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
                                 "calibration": "platt"},
 }
 PRIOR = DENSE_INDEX["prior"]
-
-
-def _f1(tp: int, fp: int, n_gold: int) -> float:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / n_gold if n_gold else 0.0
-    return round(2 * p * r / (p + r), 4) if p + r else 0.0
 
 
 def prior_decisions(groups: list[Group]) -> dict[str, float]:
@@ -106,41 +97,9 @@ def student_decisions(model: StudentModel, groups: list[Group], rule: str) -> di
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", default=".bench/students", help="student_loo.py's output folder (parts cache)")
-    ap.add_argument("--out", default=".bench/calib")
-    ap.add_argument("--configs", default="base,xd-all-emit")
-    ap.add_argument("--targets", default="sroie,nda,swde")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--score-only", action="store_true", help="re-score the students already in OUT")
-    a = ap.parse_args()
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    res_path = out / "calib.json"
-    res: dict[str, Any] = json.loads(res_path.read_text()) if res_path.is_file() else {}
-    parts: dict[str, Part] = {n: pickle.loads((Path(a.cache) / "parts" / f"{n}.pkl").read_bytes())
-                              for n in ("sroie", "nda", "swde", "cuad")}
-    for target in a.targets.split(","):
-        groups = parts[target].groups
-        res.setdefault("prior", {})[target] = prior_decisions(groups)
-        print(f"[prior] {target}: {res['prior'][target]}", flush=True)
-        for name in a.configs.split(","):
-            t0 = time.monotonic()
-            d = out / f"{name}-loo-{target}"
-            if a.score_only:
-                card = json.loads((d / "card.json").read_text())
-            else:
-                card = train_parts([parts[n] for n in LOO[target]], d, seed=a.seed, **BASE, **CONFIGS[name])
-            t1 = time.monotonic()
-            model = load_student(d)
-            got = {rule: student_decisions(model, groups, rule) for rule in EXTRAS}
-            old = res.get(name, {}).get(target, {})
-            res.setdefault(name, {})[target] = {
-                **got, "threshold": card["threshold"], "calibration": card["calibration"],
-                "train_s": old.get("train_s") if a.score_only else round(t1 - t0, 1)}
-            print(f"[{name}] loo-{target}: {got} threshold {card['threshold']} "
-                  f"({t1 - t0:.0f} s train, {time.monotonic() - t1:.0f} s score)", flush=True)
-            res_path.write_text(json.dumps(res, indent=1))
+    run_loo("calib.json", ".bench/calib", "base,xd-all-emit", {name: {**BASE, **kw} for name, kw in CONFIGS.items()},
+            prior_decisions, lambda model, groups: {rule: student_decisions(model, groups, rule) for rule in EXTRAS},
+            lambda card: {"calibration": card["calibration"]}, __doc__.split("\n")[0])
 
 
 if __name__ == "__main__":
