@@ -53,7 +53,9 @@ from typing import Any
 from evidex.distill.multi import Part, collect, evaluate_parts, train_parts
 from evidex.eval.cli_api import load_gold
 from evidex.eval.datasets import builtin_schema
+from evidex.extract.student.context import using_context
 from evidex.extract.student.model import EXTRAS, load_student
+from evidex.extract.student.relations import using_relations
 
 CUAD_FIELDS = ("parties", "agreement_date")
 LOO = {"loo-sroie": ("nda", "swde", "cuad"), "loo-nda": ("sroie", "swde", "cuad"), "loo-swde": ("sroie", "nda", "cuad"),
@@ -102,7 +104,9 @@ def parts(root: Path, out: Path, a: argparse.Namespace) -> dict[str, Part]:
             todo = gold_sets(root, a)
         gs, exclude = todo[name]
         t0 = time.monotonic()
-        p = collect(gs, name=name, exclude=exclude, pool_size=a.pool, encoder=encoder)
+        features = getattr(a, "features", "1")
+        with using_relations(features == "3"), using_context(features == "4"):
+            p = collect(gs, name=name, exclude=exclude, pool_size=a.pool, encoder=encoder)
         st = p.stats
         print(f"[collect] {name}: {st.docs} docs, {len(p.groups)} groups, gold {st.gold_values}, matched "
               f"{st.matched}, failed {len(st.failed_docs)} ({time.monotonic() - t0:.0f} s)", flush=True)
@@ -141,6 +145,8 @@ def main() -> None:
     ap.add_argument("--no-crosses", action="store_true", help="dense features only (schema-agnostic students)")
     ap.add_argument("--semantic", action="store_true",
                     help="collect with the MiniLM semantic features (feature set 2; use a fresh --out: parts are cached)")
+    ap.add_argument("--features", default="1", choices=("1", "3", "4"),
+                    help="collect with feature set 3 or 4 (relational / context columns; use a fresh --out)")
     ap.add_argument("--anchor", default="", choices=("", "prior"), help="boost from the prior (anchored student)")
     ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
                     help="leave a field empty by the learnt threshold or by the prior's rule")

@@ -49,6 +49,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--semantic", action="store_true", help="MiniLM semantic features (feature set 2); give it "
                     "a --cache of its own (parts are cached with one feature set: student_loo.py --semantic --out DIR)")
+    ap.add_argument("--features", default="1", choices=("1", "3", "4"),
+                    help="feature set of the parts collected (give it a --cache of its own)")
     ap.add_argument("--anchor", default="", choices=("", "prior"), help="boost from the prior (anchored student)")
     ap.add_argument("--empty", default="threshold", choices=("threshold", "prior"),
                     help="leave a field empty by the learnt threshold or by the prior's rule")

@@ -59,7 +59,7 @@ def train_command(
     pool: Annotated[int, typer.Option(min=1, help="Candidates scored per field (best by the prior).")] = 100,
     tagger: Annotated[str, typer.Option(help="CRF span tagger for values no candidate proposes: auto (fields where >= 5% of gold values have no candidate and a cross-fitted tagger at least halves that), all, off, or comma-separated field names.")] = "auto",
     tagger_iterations: Annotated[int, typer.Option(min=1, help="L-BFGS iterations of the span tagger.")] = 100,
-    features: Annotated[str, typer.Option(help="Student feature set: 3 (set 1 + relational features: nearby amounts, peers labelled like the field, the span tagger's probabilities) or 1.")] = "3",
+    features: Annotated[str, typer.Option(help="Student feature set: 3 (set 1 + relational features: nearby amounts, peers labelled like the field, the span tagger's probabilities), 4 (set 3 + how many of the field's words lead up to the candidate) or 1.")] = "3",
 ) -> None:
     """Train a student from gold: a candidate scorer whose score is a calibrated probability of being right.
 
@@ -73,12 +73,13 @@ def train_command(
     """
     from evidex.distill import train
     from evidex.eval.judge import metric_judge
+    from evidex.extract.student.context import using_context
     from evidex.extract.student.relations import using_relations
 
     if calibration not in ("auto", "isotonic", "platt"):
         raise UsageError(f"unknown calibration {calibration!r}", hint="auto, isotonic or platt")
-    if features not in ("1", "3"):
-        raise UsageError(f"unknown feature set {features!r}", hint="--features 3 (default) or 1")
+    if features not in ("1", "3", "4"):
+        raise UsageError(f"unknown feature set {features!r}", hint="--features 3 (default), 4 or 1")
     t0 = time.monotonic()
     gs, exclude = _gold(gold, schema, split, data_root, sample, limit, holdout, holdout_seed, seed)
     n = len(gs.docs) - len(set(exclude) & {d.id for d in gs.docs})
@@ -87,7 +88,7 @@ def train_command(
         task = bar.add_task("", total=n, phase="reading gold")
         tag = _tagger(gs, exclude, output, tagger, seed, tagger_iterations, bar, task)
         bar.reset(task, total=n, phase="reading gold")
-        with using_relations(features == "3"):
+        with using_relations(features == "3"), using_context(features == "4"):
             report = train(gs, output, kind=kind, seed=seed, pool_size=pool, rounds=rounds, folds=folds,
                            calibration=calibration, exclude=exclude,
                            source=gold, progress=lambda i, doc_id: bar.update(task, completed=i, description=doc_id),

@@ -21,6 +21,16 @@ _STOP = {"the", "a", "an", "of", "to", "in", "for", "and", "or", "on", "is", "as
          "be", "which", "from", "value", "field", "document", "e", "g", "eg", "if", "any"}
 
 
+def stop_word(w: str) -> bool:
+    """Whether a (lower-case) word is too common to tie a text to a field."""
+    return w in _STOP
+
+
+def term(w: str) -> str:
+    """A (lower-case) word as the field queries hold it (stemmed)."""
+    return _stem(w)
+
+
 def shape(s: str) -> str:
     s = re.sub(r"[A-Za-z]", "a", s)
     s = re.sub(r"\d", "9", s)

@@ -18,7 +18,9 @@ Feature set ``"2"`` adds, after these :data:`N_FEATURES` columns, MiniLM cosines
 description and the candidate's label, left words, previous line and text (:mod:`.semantic`), computed when the
 :class:`DocFeatures` has an encoder. Feature set ``"3"`` adds, after set 2's columns (left empty), the relational
 features of :mod:`.relations` (nearby amounts, peers labelled like the field, the span tagger's probabilities),
-computed when the :class:`DocFeatures` asks for them.
+computed when the :class:`DocFeatures` asks for them. Feature set ``"4"`` adds, after set 3's columns, the context
+features of :mod:`.context` (how many of the field's words lead up to the candidate on its line, how close, and
+how much of the field's name its label covers); a set-4 row is a set-3 row plus those.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ from decimal import Decimal
 
 from evidex.extract.candidates import Candidate, words
 from evidex.extract.prior import FieldQuery, conflict, overlap, rank, shape, type_score
+from evidex.extract.student.context import (
+    CONTEXT,
+    CONTEXT_FEATURE_SET,
+    N_CONTEXT,
+    context_context,
+    context_rows,
+)
 from evidex.extract.student.relations import (
     N_RELATIONS,
     RELATIONS,
@@ -81,23 +90,29 @@ N_FEATURES = N_DENSE + HASH_BUCKETS  # feature set 1
 N_FEATURES_SEMANTIC = N_FEATURES + N_SEMANTIC  # feature set 2: set 1 + the semantic columns
 RELATIONS_OFFSET = N_FEATURES_SEMANTIC  # feature set 3: set 1 + the relational columns from here
 N_FEATURES_RELATIONS = RELATIONS_OFFSET + N_RELATIONS
+CONTEXT_OFFSET = N_FEATURES_RELATIONS  # feature set 4: set 3 + the context columns from here
+N_FEATURES_CONTEXT = CONTEXT_OFFSET + N_CONTEXT
 
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:RM|USD|EUR|GBP|MYR|SGD)\b")
 _AMOUNT_NUM = re.compile(r"-?\d[\d,.' ]*")
 
 
-def feature_names(semantic: bool = False, relations: bool = False) -> list[str]:
-    """Column names of feature set 1, 2 (``semantic``) or 3 (``relations``: set 2's columns are then unused)."""
+def feature_names(semantic: bool = False, relations: bool = False, context: bool = False) -> list[str]:
+    """Column names of feature set 1, 2 (``semantic``), 3 (``relations``: set 2's columns are then unused) or 4
+    (``context``: set 3's and the context columns)."""
+    relations = relations or context
     names = [*_DENSE, *(f"hash:{i}" for i in range(HASH_BUCKETS))]
     if semantic or relations:
         names += SEMANTIC if semantic else [f"unused:{n}" for n in SEMANTIC]
-    return [*names, *(RELATIONS if relations else ())]
+    return [*names, *(RELATIONS if relations else ()), *(CONTEXT if context else ())]
 
 
 def feature_set_of(rows: Sequence[Sequence[tuple[int, float]]]) -> tuple[str, int]:
     """(feature set, number of columns) of feature rows: ``"3"`` when a row has a relational column (every set-3
     row has ``rel:set``), ``"2"`` when one has a semantic column, else ``"1"``."""
     top = max((j for r in rows for j, _ in r), default=-1)
+    if top >= CONTEXT_OFFSET:
+        return CONTEXT_FEATURE_SET, N_FEATURES_CONTEXT
     if top >= RELATIONS_OFFSET:
         return RELATIONS_FEATURE_SET, N_FEATURES_RELATIONS
     if top >= N_FEATURES:
@@ -160,12 +175,15 @@ class DocFeatures:
     ``encoder``: the sentence encoder of the semantic features (feature set 2); ``None`` leaves them out; by
     default the one of an enclosing :func:`~evidex.extract.student.semantic.using_encoder` block (if any).
     ``relations``: compute the relational features (feature set 3); by default, when inside a
-    :func:`~evidex.extract.student.relations.using_relations` block."""
+    :func:`~evidex.extract.student.relations.using_relations` block. ``context``: compute the context features
+    and the relational ones (feature set 4); by default, inside a
+    :func:`~evidex.extract.student.context.using_context` block."""
 
     def __init__(self, doc: Document, candidates: Sequence[Candidate], encoder: Encoder | bool | None = True,
-                 relations: bool | None = None) -> None:
+                 relations: bool | None = None, context: bool | None = None) -> None:
         self.doc = doc
-        self.relations = context_relations() if relations is None else relations
+        self.context = context_context() if context is None else context
+        self.relations = self.context or (context_relations() if relations is None else relations)
         self.encoder: Encoder | None = None
         if encoder is True:
             self.encoder = context_encoder()
@@ -372,9 +390,26 @@ def field_rows(df: DocFeatures, fi: FieldInfo, candidates: Sequence[Candidate],
                             DENSE_INDEX["label_name"])
         for row, extra in zip(rows, rel, strict=True):
             row.extend(extra)
+    if df.context:
+        for row, extra in zip(rows, context_rows(df, fi, [c for c, _ in ranked], CONTEXT_OFFSET), strict=True):
+            row.extend(extra)
     return ranked, rows
 
 
-__all__ = ["FEATURE_SET_VERSION", "HASH_BUCKETS", "N_FEATURES", "N_FEATURES_RELATIONS", "N_FEATURES_SEMANTIC",
-           "RELATIONS_OFFSET", "DocFeatures", "FieldInfo", "feature_names", "feature_set_of",
-           "featurize", "field_rows", "pool"]
+__all__ = [
+    "CONTEXT_OFFSET",
+    "FEATURE_SET_VERSION",
+    "HASH_BUCKETS",
+    "N_FEATURES",
+    "N_FEATURES_CONTEXT",
+    "N_FEATURES_RELATIONS",
+    "N_FEATURES_SEMANTIC",
+    "RELATIONS_OFFSET",
+    "DocFeatures",
+    "FieldInfo",
+    "feature_names",
+    "feature_set_of",
+    "featurize",
+    "field_rows",
+    "pool",
+]

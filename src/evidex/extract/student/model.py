@@ -39,6 +39,7 @@ from typing import Any
 
 from evidex.errors import ConfigError, MissingDependencyError
 from evidex.extract.prior import EXTRA_RATIO
+from evidex.extract.student.context import CONTEXT_FEATURE_SET
 from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, feature_set_of
 from evidex.extract.student.relations import RELATIONS_FEATURE_SET
 from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
@@ -307,7 +308,7 @@ def width(rows: Sequence[Sequence[tuple[int, float]]]) -> int:
     return feature_set_of(rows)[1]
 
 
-FEATURE_SETS = (FEATURE_SET_VERSION, SEMANTIC_FEATURE_SET, RELATIONS_FEATURE_SET)
+FEATURE_SETS = (FEATURE_SET_VERSION, SEMANTIC_FEATURE_SET, RELATIONS_FEATURE_SET, CONTEXT_FEATURE_SET)
 
 
 def dense(rows: Sequence[Sequence[tuple[int, float]]], n_features: int | None = None) -> Any:
@@ -377,8 +378,13 @@ class StudentModel:
 
     @property
     def relational(self) -> bool:
-        """Whether the model reads the relational features (feature set 3)."""
-        return str(self.card.get("feature_set")) == RELATIONS_FEATURE_SET
+        """Whether the model reads the relational features (feature sets 3 and 4)."""
+        return str(self.card.get("feature_set")) in (RELATIONS_FEATURE_SET, CONTEXT_FEATURE_SET)
+
+    @property
+    def contextual(self) -> bool:
+        """Whether the model reads the context features (feature set 4)."""
+        return str(self.card.get("feature_set")) == CONTEXT_FEATURE_SET
 
     @property
     def encoder(self) -> Encoder | None:

@@ -55,7 +55,7 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
     if not knows_printed_forms(model.card):  # trained before amounts had bare variants: the candidates it knows,
         bare = {c.extra[BARE]: c for c in candidates if BARE in c.extra}  # and the bare amount out, as then
         candidates = [c for c in candidates if BARE not in c.extra]
-    df = doc_features(doc, candidates, model.encoder, model.relational)
+    df = doc_features(doc, candidates, model.encoder, model.relational, model.contextual)
     plans = []
     rows: list[list[tuple[int, float]]] = []
     for f in fields:
@@ -91,12 +91,12 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
 
 
 def doc_features(doc: Document, candidates: Sequence[Candidate], encoder: Any = True,
-                 relations: bool | None = None) -> DocFeatures:
+                 relations: bool | None = None, context: bool | None = None) -> DocFeatures:
     """The document's shared features computed without the bare amount variants, so every other candidate's
     features (candidate counts, repetition, ranks among amounts and among its kind) are what they were before
     variants existed; a bare variant reads its full form's amount rank and kind position, and its repetition is how
     often the bare amount is printed on its own."""
-    df = DocFeatures(doc, [c for c in candidates if BARE not in c.extra], encoder, relations)
+    df = DocFeatures(doc, [c for c in candidates if BARE not in c.extra], encoder, relations, context)
     for c in candidates:
         if BARE in c.extra:
             full = int(c.extra[BARE])
