@@ -1,6 +1,7 @@
 """Fail `make demo` unless the embedded model really answered and review flags are honest: every record is ok;
 the letter's ``letter_type`` label — which only the model can fill — came from model calls; every value under
-the review threshold — and only those — is flagged ``review``, and the CSV has a ``<field>__review`` column per
+the review threshold or inferred (not printed) by the model, whose confidence nothing calibrated — and only those
+— is flagged ``review``, and at least one value is, and the CSV has a ``<field>__review`` column per
 field. When a calibrated scorer decided the candidate fields (the default, ``scorer=auto``, is the packaged
 student: its probability is each value's confidence), the confidences must also differ from value to value. The
 student is the default because it measures better than the hand-written prior on schemas it never saw, like the
@@ -31,8 +32,10 @@ def calibration_problems(records: list[dict], csv_path: Path) -> list[str]:
     if scorers and scorers <= CALIBRATED and len(confidences) < 3:
         problems.append(f"confidences look uncalibrated: {sorted(confidences)} over {len(chosen)} values")
     for x in chosen:
-        if bool(x.get("review")) != (x["confidence"] < REVIEW_THRESHOLD):
-            problems.append(f"{x['path']}: confidence {x['confidence']} but review={x.get('review')}")
+        if bool(x.get("review")) != (x["confidence"] < REVIEW_THRESHOLD or x["grounding"] == "inferred"):
+            problems.append(f"{x['path']}: confidence {x['confidence']}, {x['grounding']}, but review={x.get('review')}")
+    if not any(x.get("review") for x in chosen):
+        problems.append("no value is flagged for review: the demo must show the flag")
     with csv_path.open(encoding="utf-8", newline="") as f:
         header = next(csv.reader(f))
     fields = [h.removesuffix("__grounding") for h in header if h.endswith("__grounding")]

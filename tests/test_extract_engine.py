@@ -109,6 +109,19 @@ def test_generate_mode_keep_ungrounded_marks_them() -> None:
     assert x.grounding is Grounding.UNGROUNDED and x.evidence == () and x.confidence < 0.2  # the one grounding policy discounts unsupported values
 
 
+def test_a_models_inference_is_flagged_for_review_whatever_its_confidence() -> None:
+    """A boolean the model inferred (nothing printed says "true") has no calibrated confidence: it is flagged for
+    review and says why, even above the review threshold; printed values of the same answer are not."""
+    schema = Schema.from_yaml("fields:\n  invoice_number: {type: string}\n  overdue: {type: boolean, description: "
+                              "'is payment overdue?'}\n")
+    be = FakeBackend().push(json.dumps({"invoice_number": "INV-7", "overdue": True}))
+    r = Extractor(be, ExtractOptions(mode="generate", review_threshold=0.1)).extract(doc(), schema)
+    v = {x.path: x for x in r.extractions}
+    assert v["overdue"].grounding is Grounding.INFERRED and v["overdue"].confidence > 0.1
+    assert v["overdue"].review and any("not a calibrated probability" in n for n in v["overdue"].notes)
+    assert v["invoice_number"].grounding is Grounding.EXACT and not v["invoice_number"].review
+
+
 def test_generate_mode_reasks_with_the_validation_error_then_succeeds() -> None:
     d = doc()
     be = FakeBackend().push("sorry, here it is: {not json", json.dumps({"invoice_number": ["a", {"x": 1}]}),

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -22,6 +23,8 @@ from evidex.select.base import Selection
 
 RANK = {Grounding.EXACT: 4, Grounding.NORMALIZED: 3, Grounding.FUZZY: 2, Grounding.INFERRED: 1, Grounding.UNGROUNDED: 0}
 GENERATED_CONFIDENCE = 0.8  # a model-written value before grounding discounts it
+UNCALIBRATED_INFERENCE = ("inferred by the model, not printed: its confidence is not a calibrated probability, "
+                          "so it is flagged for review")
 FALLBACK_CHUNK_TOKENS = 400
 _CHOOSABLE_NOT = (FieldType.BOOLEAN, FieldType.ENUM)
 
@@ -62,8 +65,11 @@ def generate_fields(ctx: DocContext, fields: Sequence[Field],
         f = v.field
         inferable = f.type in _CHOOSABLE_NOT or not f.extractive
         hint = Span(0, len(v.view.text)) if inferable else None  # what the model read is the evidence of an inference
-        values.append(grounder.from_raw(f, v.path, v.raw, doc, engine=ctx.engine_name, view=v.view, hint=hint,
-                                        confidence=GENERATED_CONFIDENCE))
+        x = grounder.from_raw(f, v.path, v.raw, doc, engine=ctx.engine_name, view=v.view, hint=hint,
+                              confidence=GENERATED_CONFIDENCE)
+        if x.grounding is Grounding.INFERRED:  # nothing printed says it and nothing measured the model's odds
+            x = dataclasses.replace(x, review=True, notes=(*x.notes, UNCALIBRATED_INFERENCE))
+        values.append(x)
     many = {f.name for f in fields if f.many}
     cut = tuple(f.name for f in fields if (f.many and g.truncated) or f.name in g.cut)
     return merge(values, many), cut, g.read

@@ -30,8 +30,8 @@ class Extraction:
     ``Decimal``, ISO date ``str``, ``{"amount": Decimal, "currency": str}``, ``bool``); ``raw`` is what the
     engine produced before normalisation; ``evidence`` holds spans into ``Document.text``. ``grounding`` says
     where the value is printed; ``confidence`` how likely it is the answer (a probability when the scorer is
-    calibrated); ``review`` marks a value under the pipeline's review threshold: shown for a person to check,
-    not as a fact.
+    calibrated); ``review`` marks a value under the pipeline's review threshold, or one a model inferred (not
+    printed) with no calibrated confidence: shown for a person to check, not as a fact.
     """
 
     path: str
@@ -43,7 +43,7 @@ class Extraction:
     engine: str
     score: float = 1.0  # alignment score (1.0 exact; fuzzy < 1)
     notes: tuple[str, ...] = ()
-    review: bool = False  # confidence under the review threshold: a person should check it
+    review: bool = False  # under the review threshold, or an uncalibrated inference: a person should check it
 
 
 @dataclass(frozen=True)
