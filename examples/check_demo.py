@@ -7,7 +7,9 @@ student: its probability is each value's confidence), the confidences must also 
 student is the default because it measures better than the hand-written prior on schemas it never saw, like the
 demo's (docs/benchmarks.md, "List-field extras and out-of-dataset calibration": F1 better or equal, value ECE
 better on SROIE and SWDE, not significantly different on Kleister-NDA); the embedded model still fills what
-candidates cannot (labels such as ``letter_type``, inferred fields such as ``payment_requested``)."""
+candidates cannot (labels such as ``letter_type``, inferred fields such as ``payment_requested``). The letter's two
+dates must not be swapped as facts: its own date ("Date: 2 May 2024") is not the date the agreement terminates
+("… will terminate on 31 July 2024"); a wrong one passes only when it is flagged for review."""
 
 from __future__ import annotations
 
@@ -45,6 +47,21 @@ def calibration_problems(records: list[dict], csv_path: Path) -> list[str]:
     return problems
 
 
+LETTER_DATES = {"letter_date": "2024-05-02", "termination_date": "2024-07-31"}
+
+
+def letter_date_problems(letter: list[dict]) -> list[str]:
+    problems: list[str] = []
+    for rec in letter:
+        got = {x["path"]: x for x in rec.get("extractions", [])}
+        for path, want in LETTER_DATES.items():
+            x = got.get(path)
+            if x is None or (str(x["value"]) != want and not x.get("review")):
+                value = None if x is None else x["value"]
+                problems.append(f"letter {path} = {value!r} shown as a fact (the letter says {want})")
+    return problems
+
+
 def main(out: Path) -> int:
     problems: list[str] = []
     records = _records(out)
@@ -56,6 +73,7 @@ def main(out: Path) -> int:
     calls = sum(rec["usage"]["calls"] for rec in letter)
     if "letter_type" not in labels or calls < 1:
         problems.append(f"the model did not answer: labels {labels}, {calls} model calls")
+    problems += letter_date_problems(letter)
     problems += calibration_problems(records, out / "invoices.csv")
     for p in problems:
         print(f"demo check FAILED: {p}", file=sys.stderr)

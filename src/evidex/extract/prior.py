@@ -59,6 +59,31 @@ def field_role(f: Field) -> str | None:
     return None
 
 
+# Words of a field's name that only restate its type: a date field's "date", a money field's "amount". A label
+# naming just these ("Date:") says what the type gate already knows, not *which* date the field wants.
+_TYPE_WORDS: dict[FieldType, frozenset[str]] = {
+    FieldType.DATE: frozenset({"date", "dated", "day"}),
+    FieldType.MONEY: frozenset({"amount", "sum", "money"}),
+    FieldType.DECIMAL: frozenset({"amount", "value", "number"}),
+    FieldType.INTEGER: frozenset({"number", "count", "num", "no"}),
+    FieldType.DURATION: frozenset({"duration", "period", "length"}),
+    FieldType.STRING: frozenset({"name", "text"}),
+}
+
+
+def key_words(f: Field) -> tuple[frozenset[str], ...]:
+    """The words of a field's name that say *which* value of its type it is, each as the stems of it and its
+    synonyms: ``termination_date`` → (termination), ``invoice_date`` → (invoice). Empty unless the name also holds a
+    word restating its type (``date``, ``amount``, ``name`` …): a one-word name (``total``, ``date``) or one with no
+    type word (``party``) has no such split."""
+    name = [w for w in dict.fromkeys(words(f.name.replace("_", " "))) if w not in _STOP]
+    typed = _TYPE_WORDS.get(f.type, frozenset())
+    key = [w for w in name if w not in typed]
+    if not key or len(key) == len(name):
+        return ()
+    return tuple(frozenset(_stem(s) for s in _expand({w})) for w in key)
+
+
 @dataclass(frozen=True)
 class FieldQuery:
     field: Field
@@ -66,6 +91,7 @@ class FieldQuery:
     all_terms: frozenset[str]  # name + description, expanded with synonyms, stemmed
     shapes: frozenset[str]
     role: str | None = None
+    key_terms: tuple[frozenset[str], ...] = ()  # :func:`key_words`
 
     @staticmethod
     def of(f: Field) -> FieldQuery:
@@ -77,7 +103,16 @@ class FieldQuery:
             frozenset(_stem(w) for w in _expand(name | desc)),
             frozenset(shape(e) for e in f.examples),
             field_role(f) if f.type is FieldType.STRING else None,
+            key_words(f),
         )
+
+
+def key_cover(q: FieldQuery, text: str) -> float:
+    """Share of the field's :func:`key_words` that ``text`` names (a word or a synonym); 0 when it has none."""
+    if not q.key_terms:
+        return 0.0
+    ws = {_stem(w) for w in words(text) if w not in _STOP}
+    return sum(1 for k in q.key_terms if k & ws) / len(q.key_terms)
 
 
 def type_score(f: Field, c: Candidate) -> float:
@@ -140,6 +175,12 @@ def prior(q: FieldQuery, c: Candidate) -> float:
     if c.label:
         # the field's name counts fully; words of its description only weakly (they describe context too)
         label = max(overlap(q.name_terms, c.label), 0.4 * overlap(q.all_terms, c.label))
+        if q.key_terms:
+            # a label naming only the type ("Date:" for termination_date) counts half; one naming which value
+            # ("… will terminate on", "payable by" for a payment due date) beats it even when it is a clause
+            # rather than a key
+            cover = key_cover(q, c.label)
+            label = max(label * (0.5 + 0.5 * cover), 0.5 + 0.25 * cover if cover else 0.0)
         label -= 0.5 * conflict(q.name_terms, c.label)
         if ts < 0.8 and label >= 0.99 and c.source in ("kv", "cell") and q.field.type is FieldType.STRING:
             ts = 0.8  # a value whose key names the field ("Version: 2.1") answers a text field even if numeric
