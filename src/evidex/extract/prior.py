@@ -71,12 +71,22 @@ _TYPE_WORDS: dict[FieldType, frozenset[str]] = {
 }
 
 
+def name_words(f: Field) -> list[str]:
+    """The words of a field's name (``_`` as a space), without stop words, each once, in order."""
+    return [w for w in dict.fromkeys(words(f.name.replace("_", " "))) if w not in _STOP]
+
+
+def _terms(text: str) -> set[str]:
+    """The stemmed words of ``text``, without stop words (what labels and contexts are compared by)."""
+    return {_stem(w) for w in words(text) if w not in _STOP}
+
+
 def key_words(f: Field) -> tuple[frozenset[str], ...]:
     """The words of a field's name that say *which* value of its type it is, each as the stems of it and its
     synonyms: ``termination_date`` → (termination), ``invoice_date`` → (invoice). Empty unless the name also holds a
     word restating its type (``date``, ``amount``, ``name`` …): a one-word name (``total``, ``date``) or one with no
     type word (``party``) has no such split."""
-    name = [w for w in dict.fromkeys(words(f.name.replace("_", " "))) if w not in _STOP]
+    name = name_words(f)
     typed = _TYPE_WORDS.get(f.type, frozenset())
     key = [w for w in name if w not in typed]
     if not key or len(key) == len(name):
@@ -95,7 +105,7 @@ class FieldQuery:
 
     @staticmethod
     def of(f: Field) -> FieldQuery:
-        name = {w for w in words(f.name.replace("_", " ")) if w not in _STOP}
+        name = set(name_words(f))
         desc = {w for w in words(f.description) if w not in _STOP}
         return FieldQuery(
             f,
@@ -111,7 +121,7 @@ def key_cover(q: FieldQuery, text: str) -> float:
     """Share of the field's :func:`key_words` that ``text`` names (a word or a synonym); 0 when it has none."""
     if not q.key_terms:
         return 0.0
-    ws = {_stem(w) for w in words(text) if w not in _STOP}
+    ws = _terms(text)
     return sum(1 for k in q.key_terms if k & ws) / len(q.key_terms)
 
 
@@ -157,7 +167,7 @@ def conflict(own: frozenset[str], label: str) -> float:
 
 
 def overlap(terms: frozenset[str], text: str) -> float:
-    ws = {_stem(w) for w in words(text) if w not in _STOP}
+    ws = _terms(text)
     if not ws or not terms:
         return 0.0
     hit = len(ws & terms)

@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from evidex.extract.candidates import Candidate, words
-from evidex.extract.prior import stop_word, term
+from evidex.extract.prior import name_words, stop_word, term
 
 if TYPE_CHECKING:
     from evidex.extract.student.features import DocFeatures, FieldInfo
@@ -80,7 +80,7 @@ def _hits(terms: frozenset[str], ws: Sequence[str]) -> tuple[int, float]:
 def context_rows(df: DocFeatures, fi: FieldInfo, cands: Sequence[Candidate], offset: int) -> list[list[tuple[int, float]]]:
     """The context columns (from ``offset``) of each candidate of one field's pool."""
     q, text = fi.query, df.doc.text
-    own = {term(w) for w in words(fi.field.name.replace("_", " ")) if not stop_word(w)}  # no synonyms
+    own = {term(w) for w in name_words(fi.field)}  # no synonyms
     n_name = max(1, len(own))
     out: list[list[tuple[int, float]]] = []
     for c in cands:
