@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, trim_org
+from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, defined_names, trim_org
 from evidex.model import Document, Layer, Node, NodeKind, Span
 from evidex.scan.dates import find_dates
 from evidex.scan.durations import find_durations
@@ -338,6 +338,13 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
         lay = layer_at(s)
         if lay not in _NOT_SCANNED:
             cs.add(s, "place", label=_left_label(text, m.start()), tags={"place", "text"}, layer=lay)
+    # a name the text defines a term for ("MusclePharm Corporation, a Nevada corporation (the “Company”)"): a party,
+    # labelled by its term, first so an organisation name on the same span keeps that label
+    for start, end, term in defined_names(text):
+        s = Span(start, end)
+        lay = layer_at(s)
+        if lay not in _NOT_SCANNED:
+            cs.add(s, "org", label=term, tags={"org", "text", "defined"}, layer=lay)
     for m in ORG_NAME_RE.finditer(text):
         cut, name = trim_org(m.group())
         if len(name.split()) < 2 or "\n" in name.strip():

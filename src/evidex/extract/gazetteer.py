@@ -29,3 +29,92 @@ def trim_org(name: str) -> tuple[int, str]:
             return dropped, name
         dropped += m.end()
         name = name[m.end() :]
+
+
+# A defined term in parentheses, the way contracts introduce a party: "(the “Company”)", "(“Recipient”)",
+# "(hereinafter referred to as the “Employee”)", "(collectively, “KBS”)". Group 1 is the term.
+_DEFINITION = re.compile(
+    r"\(\s*(?:(?:the|hereinafter|herein|referred|to|as|called|collectively|individually|each|together|jointly|a|an)"
+    r"[\s,]+){0,5}[\"“‘']\s*([A-Z][^\"”’'()\n]{0,50}?)\s*[\"”’']"
+)
+# what may stand between a name and its definition: ", a Nevada corporation", ",\na Delaware limited liability company"
+_APPOSITIVE = re.compile(r"(?:,\s*|\s+)an?\s+[A-Za-z][^()\"“”;:\n]{0,80}?,?\s*$")
+_SUFFIX = re.compile(r"^(?:Inc|Incorporated|LLC|L\.L\.C|Ltd|Limited|Corporation|Corp|Company|Co|PLC|LLP|L\.P|LP|N\.A|"
+                     r"S\.A|S\.A\.S|GmbH|AG|B\.V|N\.V|SA|SB|NA|Pty|Pte|AB|AS|A/S|SE|KG|Bhd)\.?,?$", re.I)
+_CONNECTORS = frozenset(["&", "of", "de", "du", "des", "la", "le", "van", "von", "der", "den", "di", "da", "y", "e"])
+# a capitalised run ending in one of these names a document, a clause or a thing, not a party
+_THINGS = frozenset(["agreement", "agreements", "contract", "plan", "policy", "act", "date", "information", "section",
+                     "exhibit", "schedule", "transaction", "transactions", "period", "term", "notice", "letter", "code",
+                     "rules", "property", "products", "services", "business", "territory", "purpose"])
+_DETERMINERS = frozenset(["this", "the", "a", "an", "such", "said", "any", "all", "each", "its", "his", "her", "their",
+                          "our", "your", "that", "these", "those"])
+
+
+def _name_token(tok: str) -> bool:
+    core = tok.rstrip(",")
+    return bool(core) and (core[0].isupper() or core[0].isdigit()) and not core.endswith((":", ";")) and \
+        not any(ch in core for ch in "()[]“”\"") and core[-1] not in "‘’'"
+
+
+def _wraps(name: str, before: str) -> bool:
+    """Whether a name broken over lines is one name wrapped in running text ("between OceanFirst / Financial Corp."):
+    introduced by a lower-case word on its first line, the same casing on both sides (legal suffixes aside), not a line repeated."""
+    first, _, rest = name.rpartition("\n")
+    if not before or before[-1] == "\n" or not before.split()[-1].islower():
+        return False
+    parts = [" ".join(w for w in part.split() if not _SUFFIX.match(w)) for part in (first, rest)]
+    caps = [part.upper() == part for part in parts if any(ch.isalpha() for ch in part)]
+    return len(set(caps)) <= 1 and " ".join(first.split()) != " ".join(rest.split())
+
+
+def defined_names(text: str) -> list[tuple[int, int, str]]:
+    """Names a document defines a term for — ``Consac, LLC (the “Recipient”)``, ``MusclePharm Corporation, a Nevada
+    corporation (the “Company”)``, ``Eric Dean Sprunk (“EMPLOYEE”)`` — as ``(start, end, term)``.
+
+    The name is the run of capitalised words (with ``&``, ``of``, ``de`` … inside, a comma only before a legal
+    suffix, line breaks allowed) just before the definition or before an appositive ("a Delaware corporation").
+    A run after a determiner ("this Agreement (the “Agreement”)", "the Effective Date") or restating its own term
+    is not a name."""
+    out: list[tuple[int, int, str]] = []
+    for m in _DEFINITION.finditer(text):
+        term = " ".join(m.group(1).split())
+        lo = max(0, m.start() - 240)
+        head = text[lo : m.start()]
+        app = _APPOSITIVE.search(head)
+        if app:
+            head = head[: app.start()]
+        head = head.rstrip(" \t\n,")
+        toks = list(re.finditer(r"\S+", head))
+        taken: list[re.Match[str]] = []
+        for t in reversed(toks):
+            w = t.group()
+            if len(taken) >= 10:
+                break
+            if w.endswith(",") and not (taken and _SUFFIX.match(taken[-1].group())):
+                break  # a comma inside a name only before its legal suffix ("Consac, LLC")
+            if _name_token(w) or (w in _CONNECTORS and taken):
+                taken.append(t)
+                continue
+            if w.lower() in _DETERMINERS and taken:
+                taken = []  # "this Non-Disclosure Agreement", "the Effective Date": not a name
+            break
+        while taken and taken[-1].group() in _CONNECTORS:
+            taken.pop()  # a name does not start with "of" or "&"
+        if not taken:
+            continue
+        start, end = lo + taken[-1].start(), lo + taken[0].end()
+        before = head[: taken[-1].start()].rstrip(" \t")
+        if "\n" in text[start:end] and not _wraps(text[start:end], before):
+            # a name wraps over a line only in running text ("between OceanFirst / Financial Corp."); else its last
+            # line is the name ("Title: Chief Executive Officer / HOWARD ISAACS (“CONSULTANT”)")
+            start = text.rfind("\n", start, end) + 1
+            while start < end and text[start].isspace():
+                start += 1
+        name = text[start:end].rstrip(",")
+        end = start + len(name)
+        words = [w.lower().strip(".,") for w in name.split()]
+        if not any(w[:1].isupper() for w in name.split()) or not words or words[-1] in _THINGS or \
+                set(words) <= {w.lower() for w in term.split()}:
+            continue  # "this Agreement", "Confidential Information (“Confidential Information”)": not a party
+        out.append((start, end, term))
+    return out

@@ -191,7 +191,8 @@ def prior(q: FieldQuery, c: Candidate) -> float:
             # rather than a key
             cover = key_cover(q, c.label)
             label = max(label * (0.5 + 0.5 * cover), 0.5 + 0.25 * cover if cover else 0.0)
-        label -= 0.5 * conflict(q.name_terms, c.label)
+        if "defined" not in c.tags:  # a defined term ("the “Company”") names a party's role, not another field
+            label -= 0.5 * conflict(q.name_terms, c.label)
         if ts < 0.8 and label >= 0.99 and c.source in ("kv", "cell") and q.field.type is FieldType.STRING:
             ts = 0.8  # a value whose key names the field ("Version: 2.1") answers a text field even if numeric
     content = 0.5 * overlap(q.all_terms, c.text) if q.field.type is FieldType.STRING else 0.0
@@ -205,6 +206,8 @@ def prior(q: FieldQuery, c: Candidate) -> float:
     if q.role is not None:
         if q.role in c.tags:
             role = 0.25 + (0.1 * (1.0 - c.position) if q.role == "org" else 0.0)  # names head documents
+            if q.role == "org" and "defined" in c.tags:
+                role += 0.1  # a name the text defines a term for: "Acme Inc. (the “Supplier”)"
         elif q.role == "org" and "header" in c.tags:
             role = 0.2  # an unsuffixed name on the first lines (a letterhead, a shop's name)
         if q.role == "place" and c.source == "place":
