@@ -84,3 +84,10 @@ def test_defined_names_are_labelled_candidates_and_lead_a_party_field() -> None:
     # a field named like a term takes the name defined with it
     top = rank(FieldQuery.of(Field("recipient", FieldType.STRING)), list(cands), 1)
     assert top and top[0][0].text == "Consac,\nLLC"
+
+
+def test_a_text_of_definitions_is_read_up_to_a_bound() -> None:
+    from evidex.extract.gazetteer import MAX_DEFINITIONS
+
+    got = defined_names("Acme Widgets, Inc. (the “Supplier”) " * (MAX_DEFINITIONS + 500))
+    assert len(got) == MAX_DEFINITIONS and all(t == "Supplier" for _, _, t in got)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 US_STATES = ["Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska", "Nevada", "Ohio", "Oklahoma", "Oregon", "Pennsylvania", "Tennessee", "Texas", "Utah", "Vermont", "Virginia", "Washington", "Wisconsin", "Wyoming", "New Hampshire", "New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Rhode Island", "South Carolina", "South Dakota", "West Virginia", "District of Columbia"]
@@ -50,6 +51,9 @@ _DETERMINERS = frozenset(["this", "the", "a", "an", "such", "said", "any", "all"
                           "our", "your", "that", "these", "those"])
 
 
+MAX_DEFINITIONS = 2000  # per document: parties are defined early; a hostile text of definitions stays cheap
+
+
 def _name_token(tok: str) -> bool:
     core = tok.rstrip(",")
     return bool(core) and (core[0].isupper() or core[0].isdigit()) and not core.endswith((":", ";")) and \
@@ -74,9 +78,9 @@ def defined_names(text: str) -> list[tuple[int, int, str]]:
     The name is the run of capitalised words (with ``&``, ``of``, ``de`` … inside, a comma only before a legal
     suffix, line breaks allowed) just before the definition or before an appositive ("a Delaware corporation").
     A run after a determiner ("this Agreement (the “Agreement”)", "the Effective Date") or restating its own term
-    is not a name."""
+    is not a name. Only the first :data:`MAX_DEFINITIONS` definitions are read."""
     out: list[tuple[int, int, str]] = []
-    for m in _DEFINITION.finditer(text):
+    for m in itertools.islice(_DEFINITION.finditer(text), MAX_DEFINITIONS):
         term = " ".join(m.group(1).split())
         lo = max(0, m.start() - 240)
         head = text[lo : m.start()]
