@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, defined_names, trim_org
+from evidex.extract.gazetteer import ORG_NAME_RE, PLACE_RE, byline_names, defined_names, trim_org
 from evidex.model import Document, Layer, Node, NodeKind, Span
 from evidex.scan.dates import find_dates
 from evidex.scan.durations import find_durations
@@ -40,6 +40,9 @@ _ADDRESS = re.compile(
 )
 _ORG_HEAD = re.compile(r"^(?:CO\.?|COMPANY|SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|PLC|PTE|GMBH|CORP)\b", re.I)
 _REG_SUFFIX = re.compile(r"\s*\((?=[^)]*\d)[A-Z0-9 .:/-]{4,24}\)\s*$", re.I)  # "(256864-P)", "(CO. NO. 1138-W)"
+# a short bracketed note closing a text, no digits (a registration number is _REG_SUFFIX's) and no quotes (a defined
+# term): "(Hardcover)", "(Mass Market Paperback)", "(blue)"
+_TRAILING_NOTE = re.compile(r"\s+\((?:[^()\d“”\"\s]+\s?){1,4}\)\s*$")
 _BRACKETED = re.compile(r"\([^()]*\)$")  # a line that is one parenthesised note: "(CO.NO. 1208604-T)"
 _NAMEISH = re.compile(r"[^\W\d_][\w&'’.,()/ -]{2,60}", re.UNICODE)
 
@@ -66,7 +69,7 @@ class Candidate:
     id: int
     span: Span
     text: str
-    source: str  # kv | cell | date | amount | ident | email | percent | line | heading | paragraph
+    source: str  # kv | cell | date | amount | ident | email | percent | line | heading | paragraph | org | name …
     label: str = ""  # key, column header or left context
     tags: frozenset[str] = frozenset()  # date, amount, integer, ident, email, text
     node: int | None = None  # structure node it came from
@@ -345,6 +348,11 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
         lay = layer_at(s)
         if lay not in _NOT_SCANNED:
             cs.add(s, "org", label=term, tags={"org", "text", "defined"}, layer=lay)
+    for start, end in byline_names(text):  # "by Glenn Beck; Kevin Balfe": each person a byline names
+        s = Span(start, end)
+        lay = layer_at(s)
+        if lay not in _NOT_SCANNED:
+            cs.add(s, "name", label="by", tags={"person", "text"}, layer=lay)
     for m in ORG_NAME_RE.finditer(text):
         cut, name = trim_org(m.group())
         if len(name.split()) < 2 or "\n" in name.strip():
@@ -359,6 +367,15 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
         if reg and "\n" not in c.text and _ORG.search(c.text[: reg.start()]):
             cs.add(Span(c.span.start, c.span.start + reg.start()), c.source, label=c.label, tags={"text", "org"},
                    node=c.node, layer=c.layer)
+    # a title or name followed by a short note in brackets: "The Overton Window (Hardcover)", "Dark Stranger (Mass
+    # Market Paperback)" → the text alone too, tagged "noted"; whether the note belongs is the gold's to say
+    for c in list(cs.items):
+        note = _TRAILING_NOTE.search(c.text)
+        if note and "\n" not in c.text and c.source in ("heading", "line", "kv", "cell", "paragraph"):
+            head = c.text[: note.start()].rstrip(" ,:;-")
+            if any(ch.isalpha() for ch in head):
+                cs.add(Span(c.span.start, c.span.start + len(head)), c.source, label=c.label,
+                       tags=(c.tags - {"org", "header"}) | {"text", "noted"}, node=c.node, layer=c.layer)
     return date_hulls
 
 

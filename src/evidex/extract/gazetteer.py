@@ -122,3 +122,51 @@ def defined_names(text: str) -> list[tuple[int, int, str]]:
             continue  # "this Agreement", "Confidential Information (“Confidential Information”)": not a party
         out.append((start, end, term))
     return out
+
+
+# a byline: "by Glenn Beck; Kevin Balfe and Emily Bestler", "Written by J. K. Rowling & Jack Thorne"
+_BY = re.compile(r"(?<![\w-])(?:by|By|BY)[ \t]+(?=[A-Z])")
+_PARTICLES = frozenset(["de", "van", "von", "der", "den", "le", "la", "du", "da", "di", "del", "della", "bin", "al",
+                        "ten", "ter", "y"])
+_NOT_PERSON = frozenset(["the", "this", "that", "such", "said", "each", "any", "all", "our", "your", "its", "their",
+                         "mail", "email", "phone", "fax", "hand", "courier", "order", "law", "reason", "way"])
+_LIST_SEP = re.compile(r"(?:[ \t]*(?:[,;&/]|\band\b|\bwith\b)[ \t]*)+")
+MAX_BYLINES = 500  # per document
+
+
+def byline_names(text: str) -> list[tuple[int, int]]:
+    """The people a byline names — ``by Glenn Beck; Kevin Balfe and Emily Bestler`` → three ``(start, end)`` spans.
+
+    A name is two to five capitalised words or initials on the byline's line (``de``, ``van`` … inside), names are
+    separated by ``,`` ``;`` ``&`` ``/`` ``and`` ``with``; the list ends at a bracket, a colon or any other word.
+    A name with a legal suffix ("by Acme Inc.") or led by a determiner ("by The Company") is not a person."""
+    out: list[tuple[int, int]] = []
+    for m in itertools.islice(_BY.finditer(text), MAX_BYLINES):
+        pos = m.end()
+        eol = text.find("\n", pos)
+        eol = len(text) if eol < 0 else eol
+        while pos < eol:
+            toks: list[re.Match[str]] = []
+            for t in re.finditer(r"[^\s,;&/():]+", text[pos:eol]):
+                w = t.group()
+                gap = text[pos + (toks[-1].end() if toks else 0) : pos + t.start()]
+                if gap.strip():
+                    break  # a separator or a bracket: the name ends here
+                if w[0].isupper() or (toks and w in _PARTICLES):
+                    toks.append(t)
+                    if len(toks) > 5:
+                        break
+                    continue
+                break
+            while toks and toks[-1].group() in _PARTICLES:
+                toks.pop()
+            words = [t.group() for t in toks]
+            if not (2 <= len(words) <= 5) or words[0].lower() in _NOT_PERSON or any(_SUFFIX.match(w) for w in words):
+                break
+            start, end = pos + toks[0].start(), pos + toks[-1].end()
+            out.append((start, end))
+            sep = _LIST_SEP.match(text, end, eol)
+            if not sep or sep.end() == end:
+                break
+            pos = sep.end()
+    return out

@@ -43,6 +43,10 @@ _ROLES: dict[str, frozenset[str]] = {
     ),
     "place": frozenset(["jurisdiction", "state", "country", "governing", "venue"]),
     "address": frozenset(["address", "street", "premises", "location"]),
+    # people a byline credits ("by Glenn Beck; Kevin Balfe")
+    "person": frozenset(["author", "authors", "writer", "writers", "artist", "artists", "composer", "composers",
+                         "director", "directors", "editor", "editors", "creator", "creators", "illustrator",
+                         "translator", "narrator", "performer", "performers", "byline"]),
 }
 
 
@@ -145,7 +149,7 @@ def type_score(f: Field, c: Candidate) -> float:
             return 1.0
         if "email" in c.tags:
             return 1.0 if "email" in name or "mail" in name else 0.2
-        return 0.8 if c.source in ("kv", "cell", "line", "paragraph", "heading", "address", "place", "org") else 0.4
+        return 0.8 if c.source in ("kv", "cell", "line", "paragraph", "heading", "address", "place", "org", "name") else 0.4
     return 0.0
 
 
@@ -197,7 +201,7 @@ def prior(q: FieldQuery, c: Candidate) -> float:
             ts = 0.8  # a value whose key names the field ("Version: 2.1") answers a text field even if numeric
     content = 0.5 * overlap(q.all_terms, c.text) if q.field.type is FieldType.STRING else 0.0
     shp = 1.0 if q.shapes and shape(c.text) in q.shapes else 0.0
-    src = {"kv": 1.0, "cell": 0.9, "address": 0.8, "duration": 0.6, "place": 0.5, "org": 0.6, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
+    src = {"kv": 1.0, "cell": 0.9, "address": 0.8, "duration": 0.6, "place": 0.5, "org": 0.6, "name": 0.6, "date": 0.6, "amount": 0.6, "ident": 0.6, "heading": 0.5, "line": 0.4,
            "paragraph": 0.3, "email": 0.5, "percent": 0.5}.get(c.source, 0.3)
     length_pen = 1.0 if len(c.text) <= (200 if c.source == "address" else 80) else 0.6
     # the document's own metadata is nearly as good as its body (often stale or a template's); furniture is not
@@ -218,6 +222,8 @@ def prior(q: FieldQuery, c: Candidate) -> float:
             role -= 0.1
     base = 0.12 if q.field.type is FieldType.STRING else 0.22  # passing a type gate is evidence already
     score = ts * (base + 0.55 * label + 0.13 * max(content, 0.0) + 0.1 * shp + 0.1 * src + role) * length_pen * layer_pen
+    if "noted" in c.tags:
+        score *= 1.05  # a value without the bracketed note closing its text ("The Overton Window", not "… (Hardcover)")
     return min(1.0, score)
 
 

@@ -315,7 +315,8 @@ def featurize(df: DocFeatures, fi: FieldInfo, c: Candidate, prior_score: float, 
     put("content_all", overlap(q.all_terms, text))
     put("text_ngram", _jaccard(set(fi.name_grams), _grams(text[:60])))
     if q.role is not None:
-        put(f"role:{q.role}", 1.0)
+        if f"role:{q.role}" in ix:  # roles added after feature set 1 (person) have no one-hot column
+            put(f"role:{q.role}", 1.0)
         put("role_tag", 1.0 if q.role in c.tags else 0.0)
     put("position", c.position)
     line = df.line_of(c.span.start)
