@@ -62,3 +62,16 @@ def test_a_page_gives_its_authors_and_its_bare_title() -> None:
     receipt = parse_bytes(b"BOON SENG PAPER SDN BHD (1248717-W)\nAcme Trading (the \xe2\x80\x9cSeller\xe2\x80\x9d)\n",
                           name="r.txt")
     assert not [c for c in build_candidates(receipt).items if "noted" in c.tags]
+
+
+def test_a_text_field_named_for_a_date_takes_a_date() -> None:
+    # "publication_date" typed string ("as shown on the page"): the date beats a publisher whose key shares the
+    # stem ("Publisher" / "publication"), and a month and year is a date here too
+    doc = parse_bytes(b"<html><body><table><tr><td>Publisher:</td><td>Whitman Publishing</td></tr>"
+                      b"<tr><td>Date:</td><td>March 2009</td></tr></table></body></html>", name="b.html")
+    cands = list(build_candidates(doc).items)
+    f = Field("publication_date", FieldType.STRING, description="Publication date as shown on the page.")
+    assert rank(FieldQuery.of(f), cands, 1)[0][0].text == "March 2009"
+    # a text field not named for a date still keeps dates down
+    g = Field("publisher", FieldType.STRING, description="Name of the publisher.")
+    assert rank(FieldQuery.of(g), cands, 1)[0][0].text == "Whitman Publishing"

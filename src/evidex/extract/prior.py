@@ -129,6 +129,10 @@ def key_cover(q: FieldQuery, text: str) -> float:
     return sum(1 for k in q.key_terms if k & ws) / len(q.key_terms)
 
 
+_DATE_NAME_WORDS = frozenset(["date", "dated", "day", "birthday", "dob"])
+_MONTH_YEAR = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d\d")
+
+
 def type_score(f: Field, c: Candidate) -> float:
     t = f.type
     if t is FieldType.DATE:
@@ -143,6 +147,8 @@ def type_score(f: Field, c: Candidate) -> float:
         return 1.0 if "integer" in c.tags else (0.3 if "amount" in c.tags else 0.0)
     if t is FieldType.STRING:
         name = set(words(f.name.replace("_", " ")))
+        if name & _DATE_NAME_WORDS and ("date" in c.tags or _MONTH_YEAR.fullmatch(c.text)):
+            return 1.0  # a date kept as text: "publication_date" typed string ("June 2010", as shown on the page)
         if c.tags & {"date", "amount", "percent"} and (c.source in ("date", "amount", "percent") or "text" in c.tags):
             return 0.15  # a bare date or amount is rarely the answer to a text field
         if "ident" in c.tags and name & _ID_WORDS:
