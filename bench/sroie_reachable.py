@@ -15,26 +15,17 @@ do without knowing which values the annotators retyped), or left empty (an oracl
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from evidex.eval.cli_api import load_gold
 from evidex.eval.metrics import SROIE_KEYS, sroie_scores
+from evidex.eval.predictions import match_predictions, read_jsonl
 
 
 def _ws(s: str) -> str:
     return " ".join(s.split())
-
-
-def _values(line: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for k, v in (line.get("values") or {}).items():
-        vs = v if isinstance(v, list) else [v]
-        out[k] = tuple(str(x) for x in vs if x not in (None, ""))
-    return out
 
 
 def main() -> None:
@@ -45,20 +36,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     gold = load_gold("sroie", data_root=a.data_root, sample=a.sample, seed=a.seed)
-    preds: dict[str, dict[str, tuple[str, ...]]] = {}
-    for raw in Path(a.pred).read_text(encoding="utf-8").splitlines():
-        line = json.loads(raw)
-        preds[Path(str(line.get("source") or "")).stem] = _values(line)
+    matched, _ = match_predictions(gold.docs, read_jsonl(a.pred))  # as `evidex eval` pairs them
     pairs, kept, n_missing = [], [], 0
     unreachable: Counter[str] = Counter()
     total = 0
     for d in gold.docs:
         text = _ws(Path(d.path).read_text(encoding="utf-8")) if d.path else ""
         g = {k: tuple(v for v in d.fields.get(k, ()) if str(v).strip()) for k in SROIE_KEYS}
-        p = preds.get(Path(str(d.path)).stem)
-        if p is None:
-            n_missing += 1
-            p = {}
+        pd = matched.get(d.id)
+        n_missing += pd is None
+        p = dict(pd.values) if pd is not None else {}
         pairs.append((g, p))
         g2, p2 = dict(g), dict(p)
         for k, vs in g.items():

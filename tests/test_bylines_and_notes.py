@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evidex.extract.candidates import build_candidates
-from evidex.extract.gazetteer import MAX_BYLINES, byline_names
+from evidex.extract.gazetteer import MAX_BYLINE_NAMES, MAX_BYLINES, byline_names
 from evidex.extract.prior import FieldQuery, field_role, rank
 from evidex.model import Field, FieldType
 from evidex.parse import parse_bytes
@@ -30,20 +30,26 @@ def test_a_byline_names_each_person() -> None:
         ["Glenn Beck", "Kevin Balfe", "Emily Bestler"]
     assert _names("Written by J. K. Rowling & Jack Thorne\nnext line Words") == ["J. K. Rowling", "Jack Thorne"]
     assert _names("by Ludwig van Beethoven, with Anne-Sophie Mutter") == ["Ludwig van Beethoven", "Anne-Sophie Mutter"]
+    assert _names("by Glenn Beck. It is good") == ["Glenn Beck"]  # a sentence's end closes the list
+    assert _names("by Lili St. Crow and Sharnnia Artis Ph. D.") == ["Lili St. Crow", "Sharnnia Artis Ph. D."]
+    assert _names("by Émile Zola and Se Ri Pak") == ["Émile Zola", "Se Ri Pak"]  # any capital; "Se" is no suffix
     # not people: a company, a determiner, a lower-case word, a single word
-    for text in ("signed by Acme Widgets Inc. on", "by The Company", "by mail", "by Madonna", "by and between X"):
+    for text in ("signed by Acme Widgets Inc. on", "by The Company", "by mail", "by Madonna", "by and between X",
+                 "Sold by Amazon Digital Services, Inc.", "Sold by Acme Trading, Inc. today"):
         assert _names(text) == [], text
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(["by", "By", "Glenn", "Beck", "van", ";", ",", "and", "(", ")", "\n", "Inc.", "The",
-                                 "x", "J.", "&", ":", "with"]), max_size=25))
+                                 "x", "J.", "&", ":", "with", "\xa0", "\r", "\u2028", "Émile", "Beck."]), max_size=25))
 def test_byline_names_quote_the_text(parts: list[str]) -> None:
     text = " ".join(parts)
     for s, e in byline_names(text):
         name = text[s:e]
         assert name == name.strip() and "\n" not in name and 2 <= len(name.split()) <= 5, (text, name)
-    assert len(byline_names("by Glenn Beck " * (MAX_BYLINES + 50))) <= MAX_BYLINES * 5
+    # bounded: bylines per text, names per byline
+    assert len(byline_names("by Glenn Beck " * (MAX_BYLINES + 50))) == MAX_BYLINES
+    assert len(byline_names("by " + "Glenn Beck, " * (MAX_BYLINE_NAMES + 20))) == MAX_BYLINE_NAMES
 
 
 def test_a_page_gives_its_authors_and_its_bare_title() -> None:
@@ -58,10 +64,15 @@ def test_a_page_gives_its_authors_and_its_bare_title() -> None:
     title = Field("title", FieldType.STRING, description="Title of the book.")
     ranked = [c.text for c, _ in rank(FieldQuery.of(title), cands, 3)]
     assert ranked[0] == "The Overton Window" and "The Overton Window (Hardcover)" in ranked, ranked
-    # a registration number or a defined term is not a note: no bare variant of them
-    receipt = parse_bytes(b"BOON SENG PAPER SDN BHD (1248717-W)\nAcme Trading (the \xe2\x80\x9cSeller\xe2\x80\x9d)\n",
-                          name="r.txt")
+    # a registration number or a defined term (either quotes) is not a note: no bare variant of them
+    receipt = parse_bytes("BOON SENG PAPER SDN BHD (1248717-W)\nAcme Trading (the “Seller”)\nAcme Ltd (the ‘Buyer’)\n"
+                          .encode(), name="r.txt")
     assert not [c for c in build_candidates(receipt).items if "noted" in c.tags]
+    # a long bracketed word (a URL) is read in one pass, not split every way (that took minutes at 400 chars)
+    url = "(http://shop/" + "a" * 380 + ")"
+    page = parse_bytes(f"<html><body><h2>The Book {url}</h2><table><tr><td>{url}</td></tr></table></body></html>"
+                       .encode(), name="u.html")
+    assert not [c for c in build_candidates(page).items if "noted" in c.tags]
 
 
 def test_a_text_field_named_for_a_date_takes_a_date() -> None:

@@ -54,10 +54,27 @@ def test_things_persons_and_restated_terms() -> None:
         assert "Agreement" not in name and "Information" not in name, got  # things and restated terms
 
 
+def test_odd_whitespace_and_connectors_at_a_line_start() -> None:
+    # a no-break space, a carriage return or a line separator before a name is whitespace, not a word
+    for lead in ("\xa0", "x\n\xa0", "\r", "\u2028", "\f"):
+        got = _names(lead + "Acme\nWidgets (“X”)")
+        assert got == [("Widgets", "X")], (lead, got)  # not wrapped in running text: its last line is the name
+    assert _names("between Acme\n& Co (“X”)") == [("Acme\n& Co", "X")]
+    assert _names("Title: Acme\n& Co (“X”)") == [("Co", "X")]  # cut to the last line, no leading "&"
+
+
+def test_a_candidate_spanning_a_defined_name_takes_its_term_as_label() -> None:
+    # the key-value candidate "Vendor: Acme Widgets, Inc." came first; the definition below relabels it
+    doc = parse_bytes("Vendor: Acme Widgets, Inc.\n(the “Supplier”) sells.\n".encode(), name="n.txt")
+    (c,) = [c for c in build_candidates(doc).items if c.text == "Acme Widgets, Inc."]
+    assert c.source == "kv" and c.label == "Supplier" and "defined" in c.tags
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from([
     "Acme Widgets, Inc.", "(the “Supplier”)", "(“Buyer”)", ", a Delaware corporation", "and", "between", "\n",
     "John Q. Public", "this Agreement", "“", "”", "(", ")", ",", "the", "Zeta & Sons, L.L.C.", " ", "é", "Title:",
+    "\xa0", "\r", "\u2028", "&", "of",
 ]), max_size=30))
 def test_defined_names_quote_the_text(parts: list[str]) -> None:
     text = " ".join(parts)

@@ -42,7 +42,8 @@ _ORG_HEAD = re.compile(r"^(?:CO\.?|COMPANY|SDN\.?\s*BHD|BHD|LTD|LIMITED|INC|LLC|
 _REG_SUFFIX = re.compile(r"\s*\((?=[^)]*\d)[A-Z0-9 .:/-]{4,24}\)\s*$", re.I)  # "(256864-P)", "(CO. NO. 1138-W)"
 # a short bracketed note closing a text, no digits (a registration number is _REG_SUFFIX's) and no quotes (a defined
 # term): "(Hardcover)", "(Mass Market Paperback)", "(blue)"
-_TRAILING_NOTE = re.compile(r"\s+\((?:[^()\d“”\"\s]+\s?){1,4}\)\s*$")
+_NOTE_WORD = r"[^()\d“”‘’'\"\s]+"
+_TRAILING_NOTE = re.compile(rf"\s+\({_NOTE_WORD}(?:\s{_NOTE_WORD}){{0,3}}\s?\)\s*$")  # one split per text: linear
 _BRACKETED = re.compile(r"\([^()]*\)$")  # a line that is one parenthesised note: "(CO.NO. 1208604-T)"
 _NAMEISH = re.compile(r"[^\W\d_][\w&'’.,()/ -]{2,60}", re.UNICODE)
 
@@ -97,7 +98,9 @@ class CandidateSet:
         self._by_span: dict[tuple[int, int], int] = {}
 
     def add(self, span: Span, source: str, *, label: str = "", tags: Iterable[str] = (), node: int | None = None,
-            layer: Layer = Layer.BODY) -> Candidate | None:
+            layer: Layer = Layer.BODY, relabel: bool = False) -> Candidate | None:
+        """Add a candidate, or merge ``tags`` into the one already on this span (which keeps its label unless
+        ``relabel``: a name's defined term says more than a line's heading)."""
         text = self.doc.text[span.start : span.end]
         stripped = text.strip()
         # whitespace only (e.g. a table cell holding a lone space): nothing to quote. Checked before trimming,
@@ -112,7 +115,7 @@ class CandidateSet:
         if key in self._by_span:
             old = self.items[self._by_span[key]]
             merged_tags = old.tags | frozenset(tags)
-            new_label = old.label or label
+            new_label = " ".join(label.split())[:60] if relabel and label else (old.label or label)
             self.items[self._by_span[key]] = Candidate(old.id, old.span, old.text, old.source, new_label, merged_tags,
                                                        old.node if old.node is not None else node, old.position, old.layer,
                                                        old.extra)
@@ -342,12 +345,12 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
         if lay not in _NOT_SCANNED:
             cs.add(s, "place", label=_left_label(text, m.start()), tags={"place", "text"}, layer=lay)
     # a name the text defines a term for ("MusclePharm Corporation, a Nevada corporation (the “Company”)"): a party,
-    # labelled by its term, first so an organisation name on the same span keeps that label
+    # labelled by its term (also when a line or cell already spans it), first so an organisation name keeps it
     for start, end, term in defined_names(text):
         s = Span(start, end)
         lay = layer_at(s)
         if lay not in _NOT_SCANNED:
-            cs.add(s, "org", label=term, tags={"org", "text", "defined"}, layer=lay)
+            cs.add(s, "org", label=term, tags={"org", "text", "defined"}, layer=lay, relabel=True)
     for start, end in byline_names(text):  # "by Glenn Beck; Kevin Balfe": each person a byline names
         s = Span(start, end)
         lay = layer_at(s)
@@ -370,8 +373,10 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
     # a title or name followed by a short note in brackets: "The Overton Window (Hardcover)", "Dark Stranger (Mass
     # Market Paperback)" → the text alone too, tagged "noted"; whether the note belongs is the gold's to say
     for c in list(cs.items):
+        if "\n" in c.text or c.source not in ("heading", "line", "kv", "cell", "paragraph") or not c.text.endswith(")"):
+            continue
         note = _TRAILING_NOTE.search(c.text)
-        if note and "\n" not in c.text and c.source in ("heading", "line", "kv", "cell", "paragraph"):
+        if note:
             head = c.text[: note.start()].rstrip(" ,:;-")
             if any(ch.isalpha() for ch in head):
                 cs.add(Span(c.span.start, c.span.start + len(head)), c.source, label=c.label,

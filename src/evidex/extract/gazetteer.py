@@ -1,4 +1,5 @@
-"""Small, generic name lists used to propose candidates: US states and countries (jurisdictions, places)."""
+"""Small, generic name lists and name finders used to propose candidates: US states and countries (jurisdictions,
+places), organisation names with a legal suffix, names a contract defines a term for, the people of a byline."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def _wraps(name: str, before: str) -> bool:
     """Whether a name broken over lines is one name wrapped in running text ("between OceanFirst / Financial Corp."):
     introduced by a lower-case word on its first line, the same casing on both sides (legal suffixes aside), not a line repeated."""
     first, _, rest = name.rpartition("\n")
-    if not before or before[-1] == "\n" or not before.split()[-1].islower():
+    ws = before.split()
+    if not ws or re.search(r"\n[^\S\n]*$", before) or not ws[-1].islower():
         return False
     parts = [" ".join(w for w in part.split() if not _SUFFIX.match(w)) for part in (first, rest)]
     caps = [part.upper() == part for part in parts if any(ch.isalpha() for ch in part)]
@@ -114,6 +116,11 @@ def defined_names(text: str) -> list[tuple[int, int, str]]:
             start = text.rfind("\n", start, end) + 1
             while start < end and text[start].isspace():
                 start += 1
+            while True:  # a name does not start with "of" or "&" on its last line either
+                head_word = text[start:end].split(None, 1)
+                if len(head_word) < 2 or head_word[0] not in _CONNECTORS:
+                    break
+                start = text.index(head_word[1], start)
         name = text[start:end].rstrip(",")
         end = start + len(name)
         words = [w.lower().strip(".,") for w in name.split()]
@@ -125,48 +132,64 @@ def defined_names(text: str) -> list[tuple[int, int, str]]:
 
 
 # a byline: "by Glenn Beck; Kevin Balfe and Emily Bestler", "Written by J. K. Rowling & Jack Thorne"
-_BY = re.compile(r"(?<![\w-])(?:by|By|BY)[ \t]+(?=[A-Z])")
+_BY = re.compile(r"(?<![\w-])(?:by|By|BY)[ \t]+(?=[^\W\d_])")
 _PARTICLES = frozenset(["de", "van", "von", "der", "den", "le", "la", "du", "da", "di", "del", "della", "bin", "al",
                         "ten", "ter", "y"])
 _NOT_PERSON = frozenset(["the", "this", "that", "such", "said", "each", "any", "all", "our", "your", "its", "their",
                          "mail", "email", "phone", "fax", "hand", "courier", "order", "law", "reason", "way"])
+# legal suffixes as companies print them (case-sensitive: "Se Ri Pak", "Co Van Nguyen" are people)
+_COMPANY_WORD = re.compile(r"^(?:Inc|INC|Incorporated|INCORPORATED|LLC|L\.L\.C|Ltd|LTD|Limited|LIMITED|Corp|CORP|"
+                           r"Corporation|CORPORATION|Company|COMPANY|Co|CO|PLC|plc|LLP|LP|L\.P|GmbH|AG|S\.A|N\.V|B\.V|"
+                           r"Holdings|HOLDINGS|Group|GROUP|Services|SERVICES)\.?,?$")
 _LIST_SEP = re.compile(r"(?:[ \t]*(?:[,;&/]|\band\b|\bwith\b)[ \t]*)+")
+_NAME_TOKEN = re.compile(r"[^\s,;&/():]+")
 MAX_BYLINES = 500  # per document
+MAX_BYLINE_NAMES = 12  # per byline
 
 
 def byline_names(text: str) -> list[tuple[int, int]]:
     """The people a byline names — ``by Glenn Beck; Kevin Balfe and Emily Bestler`` → three ``(start, end)`` spans.
 
     A name is two to five capitalised words or initials on the byline's line (``de``, ``van`` … inside), names are
-    separated by ``,`` ``;`` ``&`` ``/`` ``and`` ``with``; the list ends at a bracket, a colon or any other word.
-    A name with a legal suffix ("by Acme Inc.") or led by a determiner ("by The Company") is not a person."""
+    separated by ``,`` ``;`` ``&`` ``/`` ``and`` ``with``; the list ends at a bracket, a colon, a sentence's end
+    ("by Glenn Beck. It …") or any other word, after :data:`MAX_BYLINE_NAMES` names. A name with a company word
+    ("by Acme Widgets Inc.", "by Amazon Digital Services, Inc.") or led by a determiner ("by The Company") is not
+    a person. At most :data:`MAX_BYLINES` bylines per text are read."""
     out: list[tuple[int, int]] = []
     for m in itertools.islice(_BY.finditer(text), MAX_BYLINES):
         pos = m.end()
         eol = text.find("\n", pos)
         eol = len(text) if eol < 0 else eol
-        while pos < eol:
+        for _ in range(MAX_BYLINE_NAMES):
             toks: list[re.Match[str]] = []
-            for t in re.finditer(r"[^\s,;&/():]+", text[pos:eol]):
+            ended = False  # the name's last word closes a sentence ("Beck.")
+            for t in _NAME_TOKEN.finditer(text, pos, eol):
                 w = t.group()
-                gap = text[pos + (toks[-1].end() if toks else 0) : pos + t.start()]
-                if gap.strip():
+                if text[toks[-1].end() if toks else pos : t.start()].strip():
                     break  # a separator or a bracket: the name ends here
-                if w[0].isupper() or (toks and w in _PARTICLES):
-                    toks.append(t)
-                    if len(toks) > 5:
-                        break
-                    continue
-                break
+                if not ((w[0].isalpha() and w[0].isupper()) or (toks and w in _PARTICLES)):
+                    break
+                toks.append(t)
+                if len(toks) > 5:
+                    break
+                if w.endswith(".") and len(w.rstrip(".")) > 3 and not _COMPANY_WORD.match(w):
+                    ended = True  # "Beck." — an initial or abbreviation ("J.", "St.", "Ph.") does not end a name
+                    break
             while toks and toks[-1].group() in _PARTICLES:
                 toks.pop()
             words = [t.group() for t in toks]
-            if not (2 <= len(words) <= 5) or words[0].lower() in _NOT_PERSON or any(_SUFFIX.match(w) for w in words):
+            if not (2 <= len(words) <= 5) or words[0].lower() in _NOT_PERSON or \
+                    any(_COMPANY_WORD.match(w) for w in words):
                 break
-            start, end = pos + toks[0].start(), pos + toks[-1].end()
+            start, end = toks[0].start(), toks[-1].end()
+            if ended:
+                end -= 1
+            follow = _NAME_TOKEN.search(text, end, eol)
+            if follow and text[end : follow.start()].strip() == "," and _COMPANY_WORD.match(follow.group()):
+                break  # "Amazon Digital Services, Inc."
             out.append((start, end))
             sep = _LIST_SEP.match(text, end, eol)
-            if not sep or sep.end() == end:
+            if ended or not sep or sep.end() == end:
                 break
             pos = sep.end()
     return out

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from evidex.extract.candidates import BARE, Candidate, words
 from evidex.model import Field, FieldType
+from evidex.scan.dates import MONTHS
 from evidex.scan.lexicon import SYNONYMS as _SYNONYMS
 from evidex.scan.lexicon import expand as _expand
 from evidex.scan.lexicon import stem as _stem
@@ -129,8 +130,10 @@ def key_cover(q: FieldQuery, text: str) -> float:
     return sum(1 for k in q.key_terms if k & ws) / len(q.key_terms)
 
 
-_DATE_NAME_WORDS = frozenset(["date", "dated", "day", "birthday", "dob"])
-_MONTH_YEAR = re.compile(r"(?i)(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?,?\s+(?:19|20)\d\d")
+_DATE_NAME_WORDS = frozenset(["date", "dated", "birthday", "dob"])
+# a month and a year, "March 2009", "Sept. 2010" (whole text; month names from the date scanner's list)
+_MONTH_YEAR = re.compile(r"(?i)(?:" + "|".join(re.escape(m) for m in sorted(MONTHS, key=len, reverse=True)) +
+                         r")\.?,?\s+(?:1[6-9]|20)\d\d")
 
 
 def type_score(f: Field, c: Candidate) -> float:

@@ -71,7 +71,7 @@ TYPES = ("string", "date", "money", "decimal", "integer", "duration")
 LAYERS = ("body", "metadata", "furniture")
 NODE_KINDS = ("key_value", "value", "cell", "heading", "title", "paragraph", "list_item", "line", "text",
               "page_header", "page_footer", "footnote", "caption", "email_header")
-ROLES = ("org", "place", "address")
+ROLES = ("org", "place", "address")  # frozen with feature set 1's columns: a role added later (person) has none
 
 _DENSE: list[str] = [
     "prior", "prior_rank", "prior_rrank", "prior_gap", "prior_is_top", "type_score",
