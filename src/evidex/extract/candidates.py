@@ -334,36 +334,28 @@ def _pattern_candidates(doc: Document, cs: CandidateSet) -> list[Span]:
             if tag == "amount" and re.fullmatch(r"\d+", m.group().strip()):
                 tags.add("integer")
             cs.add(s, tag, label=_left_label(text, m.start()), tags=tags, layer=lay)
+    def scanned(start: int, end: int, source: str, label: str, tags: set[str], relabel: bool = False) -> None:
+        """A pattern's span, unless it lies in a layer patterns skip."""
+        s = Span(start, end)
+        lay = layer_at(s)
+        if lay not in _NOT_SCANNED:
+            cs.add(s, source, label=label, tags=tags, layer=lay, relabel=relabel)
+
     for du in find_durations(text):
-        s = Span(du.start, du.end)
-        lay = layer_at(s)
-        if lay not in _NOT_SCANNED:
-            cs.add(s, "duration", label=_left_label(text, du.start), tags={"duration"}, layer=lay)
+        scanned(du.start, du.end, "duration", _left_label(text, du.start), {"duration"})
     for m in PLACE_RE.finditer(text):
-        s = Span(m.start(), m.end())
-        lay = layer_at(s)
-        if lay not in _NOT_SCANNED:
-            cs.add(s, "place", label=_left_label(text, m.start()), tags={"place", "text"}, layer=lay)
+        scanned(m.start(), m.end(), "place", _left_label(text, m.start()), {"place", "text"})
     # a name the text defines a term for ("MusclePharm Corporation, a Nevada corporation (the “Company”)"): a party,
     # labelled by its term (also when a line or cell already spans it), first so an organisation name keeps it
     for start, end, term in defined_names(text):
-        s = Span(start, end)
-        lay = layer_at(s)
-        if lay not in _NOT_SCANNED:
-            cs.add(s, "org", label=term, tags={"org", "text", "defined"}, layer=lay, relabel=True)
+        scanned(start, end, "org", term, {"org", "text", "defined"}, relabel=True)
     for start, end in byline_names(text):  # "by Glenn Beck; Kevin Balfe": each person a byline names
-        s = Span(start, end)
-        lay = layer_at(s)
-        if lay not in _NOT_SCANNED:
-            cs.add(s, "name", label="by", tags={"person", "text"}, layer=lay)
+        scanned(start, end, "name", "by", {"person", "text"})
     for m in ORG_NAME_RE.finditer(text):
         cut, name = trim_org(m.group())
-        if len(name.split()) < 2 or "\n" in name.strip():
-            continue
-        s = Span(m.start() + cut, m.end())
-        lay = layer_at(s)
-        if lay not in _NOT_SCANNED:
-            cs.add(s, "org", label=_left_label(text, s.start), tags={"org", "text"}, layer=lay)
+        if len(name.split()) >= 2 and "\n" not in name.strip():
+            start = m.start() + cut
+            scanned(start, m.end(), "org", _left_label(text, start), {"org", "text"})
     # names followed by a registration number: "BOON SENG PAPER SDN BHD (1248717-W)" → the name alone
     for c in list(cs.items):
         reg = _REG_SUFFIX.search(c.text)
