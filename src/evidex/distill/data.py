@@ -26,6 +26,7 @@ from evidex.extract.candidates import Candidate
 from evidex.extract.proposers import CandidateProposer
 from evidex.extract.student.features import FieldInfo, field_rows
 from evidex.extract.student.scorer import doc_features
+from evidex.ground.forms import FormCounts, apply_forms
 from evidex.ground.keys import loose_key, value_key, value_keys
 from evidex.ground.normalize import is_null
 from evidex.ground.validate import make_extraction
@@ -68,10 +69,12 @@ class LabelStats:
     outside_pool: int = 0  # a candidate matches, but the prior ranks it outside the pool
     no_candidate_alignable: int = 0  # no candidate matches; the grounder aligns the value in the text
     no_candidate_unalignable: int = 0  # no candidate matches and the value is not in the text as parsed
+    matched_by_form: int = 0  # …of those unmatched, matched once the gold's learnt forms are applied (see forms)
     docs: int = 0
     failed_docs: list[str] = field(default_factory=list)
     per_field: dict[str, dict[str, int]] = field(default_factory=dict)
     examples: list[dict[str, str]] = field(default_factory=list)  # a few unmatched gold values
+    forms: dict[str, dict[str, str]] = field(default_factory=dict)  # learnt value forms (evidex.ground.forms)
 
     def add(self, fname: str, key: str, n: int = 1) -> None:
         setattr(self, key, getattr(self, key) + n)
@@ -111,9 +114,14 @@ def _surface(s: str) -> str:
 
 
 def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], candidates: Sequence[Candidate],
-                   pool_size: int, stats: LabelStats, infos: dict[str, FieldInfo]) -> list[Group]:
+                   pool_size: int, stats: LabelStats, infos: dict[str, FieldInfo], *,
+                   forms: FormCounts | None = None,
+                   misses: list[tuple[int, str]] | None = None) -> list[Group]:
+    """One :class:`Group` per field. With ``forms``, text fields' (printed, gold) pairs are counted for learning
+    value forms; ``misses`` collects ``(group index in the result, gold value)`` of the values no candidate
+    matched, for :func:`build_examples` to relabel once the forms are known."""
     df = doc_features(doc, candidates)
-    groups = []
+    groups: list[Group] = []
     for f in fields:
         fi = infos.setdefault(f.name, FieldInfo.of(f))
         golds = gold_values(gold, f)
@@ -138,7 +146,14 @@ def label_document(doc: Document, gold: GoldDocLike, fields: Sequence[Field], ca
                 stats.add(f.name, "matched")
                 for i in hit:
                     labels[i] = 1
+                    if forms is not None and f.type is FieldType.STRING:
+                        forms.add(f.name, gold.id, ranked[i][0].text, g)
                 continue
+            if forms is not None and f.type is FieldType.STRING:
+                # the first candidate missing the gold by one word ("II-VI Incorporated" for "Ii-Vi_Inc.")
+                any(forms.add(f.name, gold.id, c.text, g, near=True) for c, _ in ranked)
+            if misses is not None:
+                misses.append((len(groups), g))
             if match(f, g, candidates) != "none":
                 stats.add(f.name, "outside_pool")
                 continue
@@ -161,6 +176,8 @@ def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Sc
     stats = LabelStats()
     infos: dict[str, FieldInfo] = {}
     groups: list[Group] = []
+    counts = FormCounts()
+    misses: list[tuple[int, str]] = []
     for n, (g, path) in enumerate(zip(docs, paths, strict=True), 1):
         try:
             doc = parse_file(path)
@@ -168,10 +185,31 @@ def build_examples(docs: Sequence[GoldDocLike], paths: Sequence[Any], schema: Sc
             stats.failed_docs.append(f"{g.id}: {type(e).__name__}: {e}"[:200])
             continue
         stats.docs += 1
-        groups.extend(label_document(doc, g, fields, list(proposer.propose(doc)), pool_size, stats, infos))
+        mine: list[tuple[int, str]] = []
+        base = len(groups)
+        groups.extend(label_document(doc, g, fields, list(proposer.propose(doc)), pool_size, stats, infos,
+                                     forms=counts, misses=mine))
+        misses.extend((base + i, v) for i, v in mine)
         if progress is not None:
             progress(n, g.id)
+    stats.forms = counts.learn()
+    _relabel_by_form(groups, misses, stats)
     return groups, stats
+
+
+def _relabel_by_form(groups: list[Group], misses: Sequence[tuple[int, str]], stats: LabelStats) -> None:
+    """A gold value no candidate matched is matched by the candidates its field's learnt forms turn into it."""
+    for gi, value in misses:
+        grp = groups[gi]
+        fm = stats.forms.get(grp.field)
+        if not fm:
+            continue
+        key = loose_key(value)
+        hit = [i for i, t in enumerate(grp.texts) if key and loose_key(apply_forms(t, fm) or "") == key]
+        if hit:
+            stats.add(grp.field, "matched_by_form")
+            for i in hit:
+                grp.labels[i] = 1
 
 
 __all__ = ["GoldDocLike", "Group", "LabelStats", "ProposerLike", "build_examples", "choosable_fields", "gold_values", "label_document", "loose_key", "match", "value_key", "value_keys"]

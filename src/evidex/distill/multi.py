@@ -312,7 +312,7 @@ def train_parts(parts: Sequence[Part], out_dir: str | Path, *, kind: str = "ligh
         "training_data": [{"dataset": p.name, "split": p.split, "docs": p.stats.docs,
                            "doc_ids_hash": _hash_json(sorted({g.doc_id for g in p.groups})), "fields": p.fields,
                            "labels": {k: v for k, v in p.stats.to_dict().items()
-                                      if k not in ("examples", "failed_docs", "per_field")},
+                                      if k not in ("examples", "failed_docs", "per_field", "forms")},
                            "failed_docs": len(p.stats.failed_docs)} for p in parts],
         "schema": {"name": "generic", "fields": sorted({f"{p.name}.{f}" for p in parts for f in p.fields})},
         "metrics": metrics,

@@ -430,10 +430,11 @@ def train(
         "training_data": {"source": source or gold.name, "dataset": gold.name, "split": gold.split,
                           "docs": stats.docs, "excluded_docs": len(gold.docs) - len(docs),
                           "doc_ids_hash": _hash_json(ids), "labels": {k: v for k, v in stats.to_dict().items()
-                                                                      if k not in ("examples", "failed_docs")},
+                                                                      if k not in ("examples", "failed_docs", "forms")},
                           "failed_docs": len(stats.failed_docs)},
         "schema": {"name": schema_dict.get("name"), "hash": _hash_json(schema_dict), "fields": fields},
         "metrics": metrics,
+        "forms": stats.forms,  # how the gold writes words the documents print otherwise (evidex.ground.forms)
     }
     (out / CARD).write_text(json.dumps(card, indent=2, sort_keys=True), encoding="utf-8")
     return TrainReport(out, card, stats, c.ece, metrics, seconds)

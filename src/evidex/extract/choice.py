@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from evidex.backends import Backend, Message, Request, Response
 from evidex.extract import prompts
@@ -32,6 +33,9 @@ class Choice:
     # a scorer that hands the field to the generator (the cascade escalating it) can keep its own best answer
     # here: used when the generator gives no supported value for the field
     held: tuple[Candidate, float] | None = None
+    # a value to output instead of a chosen candidate's text, by candidate id: the student's learnt forms
+    # ("II-VI Incorporated" → "II-VI Inc."); the evidence stays the candidate's span
+    values: Mapping[int, str] = dc_field(default_factory=dict)
 
 
 def grammar_for(letters: str) -> str:

@@ -108,7 +108,14 @@ class ChoicePlan(_Plan):
                         held[ch.field.name] = (ch.field, *ch.held)
                 continue
             for cand, score in ((ch.candidate, ch.score), *ch.extra):
-                out.append(st.grounder.from_span(ch.field, ch.field.name, doc, cand.span, score, engine=ctx.engine_name))
+                e = st.grounder.from_span(ch.field, ch.field.name, doc, cand.span, score, engine=ctx.engine_name)
+                form = ch.values.get(cand.id)
+                if form is not None and e.grounding is not Grounding.UNGROUNDED:
+                    # the student's learnt form of the printed text ("II-VI Incorporated" → "II-VI Inc."): the
+                    # evidence stays the printed span, the value says it was rewritten
+                    e = dataclasses.replace(e, value=form, grounding=Grounding.NORMALIZED,
+                                            notes=(*e.notes, f"written in the gold's form (printed {e.raw!r})"))
+                out.append(e)
         ctx.diagnostics["choices"] = {
             ch.field.name: [{"text": c.text[:60], "prior": round(p, 3)} for c, p in ch.options] for ch in choices
         }

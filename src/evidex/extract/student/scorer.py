@@ -24,7 +24,8 @@ from evidex.extract.stages import DocContext
 from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
 from evidex.extract.student.model import StudentModel, load_student
 from evidex.extract.student.names import DEFAULT_MODEL, DEFAULT_NAME, resolve_student, student_hint
-from evidex.model import Document, Field
+from evidex.ground.forms import apply_forms, forms_of
+from evidex.model import Document, Field, FieldType
 from evidex.registry import Options
 
 OPTIONS_SHOWN = 8  # ranked options kept on a Choice (diagnostics)
@@ -66,6 +67,7 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         plans.append((f, ranked, len(rows), len(frows)))
         rows.extend(frows)
     probs = model.probabilities(rows)
+    forms = forms_of(model.card)
     out: list[Choice] = []
     for f, ranked, start, n in plans:
         if not n:
@@ -86,7 +88,13 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         if bare and f.as_printed:
             extra = tuple((bare.get(str(c.id), c), p) for c, p in extra)
         chosen = bare.get(str(best[0].id), best[0]) if f.as_printed else best[0]
-        out.append(Choice(f, chosen, best[1], best[2], best[3], options, extra))
+        values: dict[int, str] = {}
+        if f.type is FieldType.STRING and forms.get(f.name):
+            for c in (chosen, *(c for c, _ in extra)):
+                v = apply_forms(c.text, forms[f.name])
+                if v is not None:
+                    values[c.id] = v
+        out.append(Choice(f, chosen, best[1], best[2], best[3], options, extra, values=values))
     return out
 
 
