@@ -89,3 +89,18 @@ def test_a_student_learns_the_golds_forms_and_outputs_them(tmp_path: Path) -> No
     (ev,) = x.evidence
     assert text[ev.start : ev.end] == "Polaris Lamps Incorporated" == x.raw
     assert any("gold's form" in n for n in x.notes)
+
+
+def test_calibration_judges_the_value_in_its_form() -> None:
+    # what the student outputs is the form, so what counts as right for its calibration is the form judged
+    from evidex.distill.train import _in_forms
+
+    seen: list[str] = []
+
+    def judge(doc_id: str, field: str, text: str) -> bool:
+        seen.append(text)
+        return text == "II-VI Inc."
+
+    j = _in_forms(judge, {"party": {"INCORPORATED": "Inc."}})
+    assert j("d", "party", "II-VI Incorporated") and not j("d", "term", "II-VI Incorporated")
+    assert seen == ["II-VI Inc.", "II-VI Incorporated"]

@@ -37,6 +37,7 @@ from evidex.distill.data import GoldDocLike, Group, LabelStats, ProposerLike, bu
 from evidex.extract.student.features import HASH_BUCKETS, feature_set_of
 from evidex.extract.student.model import CALIBRATION, CARD, LGB_MODEL, LOGISTIC, Calibration, sigmoid, sparse
 from evidex.extract.student.reliability import ece
+from evidex.ground.forms import apply_forms
 from evidex.model import Schema
 
 DEFAULT_POOL = 100
@@ -294,6 +295,13 @@ def _cross_fitted(method: str, scored: Sequence[tuple[Group, list[float]]], fold
     return probs, correct
 
 
+def _in_forms(judge: Judge, forms: dict[str, dict[str, str]]) -> Judge:
+    def in_forms(doc_id: str, field: str, text: str) -> bool:
+        return judge(doc_id, field, apply_forms(text, forms.get(field, {})) or text)
+
+    return in_forms
+
+
 def judged(scored: Sequence[tuple[Group, list[float]]], judge: Judge) -> list[tuple[Group, list[float]]]:
     """The groups relabelled by ``judge`` where calibration and thresholds read labels: a single field's best
     candidate (by raw score), every candidate of a list field; the other labels are left as they were."""
@@ -396,6 +404,8 @@ def train(
     if not rows or len(set(labels)) < 2:
         raise ValueError(f"not enough labelled candidates to train on ({len(rows)} rows, {sum(labels)} correct)")
     t1 = time.monotonic()
+    if judge is not None and stats.forms:
+        judge = _in_forms(judge, stats.forms)  # the student outputs its values in the forms: judge those
     c = calibrate(groups, kind, seed, rounds, folds, calibration, judge)
     t2 = time.monotonic()
     model: Any = _fit(kind, groups, seed, rounds)  # the final model: every document
