@@ -115,3 +115,15 @@ def test_compact_view_of_csv() -> None:
     assert view.text.endswith("TOTAL |  |  | done")
     i = view.text.index("item 1 ")
     assert view.to_source(Span(i, i + 6)) == Span(d.text.index("item 1 "), d.text.index("item 1 ") + 6)
+
+
+def test_quoted_cells_holding_another_delimiter() -> None:
+    # found by the round-trip property in CI: every cell quoted, one holding "|" — two columns by ",", not three
+    d = _parse(b'"","|"\n"","|"\n', "p.csv")
+    assert _cells(d) == [["", "|"], ["", "|"]]
+
+
+def test_a_doubled_quote_the_sniffer_misses() -> None:
+    # found by the round-trip property: one row, a cell '"0,' written as """0," — the sniffer reads no doubling
+    d = _parse(b'"","""0,"\n', "p.csv")
+    assert _cells(d) == [["", '"0,']]

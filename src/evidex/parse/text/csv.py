@@ -58,9 +58,17 @@ def _dialect(sample: str, name: str) -> Any:
         sniffed = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         if sniffed.delimiter not in ",;\t|":
             sniffed = None
+        else:
+            # the sniffer says "no doubled quotes" when its sample shows none ('"","""0,"' it misreads), but with no
+            # escape character a quote inside a quoted cell can only be doubled: every writer does
+            sniffed.doublequote = True
     except csv.Error:
         sniffed = None
-    # check the sniffer's guess against a plain consistency score; prefer it (then the default) on ties
+    # a guess that splits every row into the same number of columns stands (the sniffer also read the quoting:
+    # '"","|"' is two columns by ",", three by "|" only if quotes are ignored); else check it against a plain
+    # consistency score, preferring it (then the default) on ties
+    if sniffed is not None and _score(sample, sniffed.delimiter)[:2] == (True, 1.0):
+        return sniffed
     order = ([sniffed.delimiter] if sniffed is not None else []) + [default_delim, ",", ";", "\t", "|"]
     best = max(dict.fromkeys(order), key=lambda d: (_score(sample, d), -order.index(d)))
     if sniffed is not None and best == sniffed.delimiter:
