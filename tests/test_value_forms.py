@@ -78,7 +78,7 @@ def test_a_student_learns_the_golds_forms_and_outputs_them(tmp_path: Path) -> No
     assert 0 < incorporated < 14 and report.stats.matched == 14 - incorporated
     assert report.stats.matched_by_form == incorporated == report.stats.per_field["supplier"]["matched_by_form"]
     # a new contract: the value in the gold's form, the evidence the printed words
-    text = ("SUPPLY AGREEMENT\nThis Supply Agreement is made between Polaris Lamps Incorporated (the “Supplier”) and "
+    text = ("SUPPLY AGREEMENT\nThis Supply Agreement is made between Polaris\nLamps Incorporated (the “Supplier”) and "
             "Nova Foods Holdings (the “Buyer”).\n")
     path = tmp_path / "new.txt"
     path.write_text(text, encoding="utf-8")
@@ -87,7 +87,7 @@ def test_a_student_learns_the_golds_forms_and_outputs_them(tmp_path: Path) -> No
     (x,) = [e for e in res.extractions if e.path == "supplier"]
     assert x.value == "Polaris Lamps Inc." and x.grounding is Grounding.NORMALIZED
     (ev,) = x.evidence
-    assert text[ev.start : ev.end] == "Polaris Lamps Incorporated" == x.raw
+    assert text[ev.start : ev.end] == "Polaris\nLamps Incorporated" == x.raw  # a name wrapped over two lines
     assert any("gold's form" in n for n in x.notes)
 
 

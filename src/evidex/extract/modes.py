@@ -113,7 +113,8 @@ class ChoicePlan(_Plan):
                 if form is not None and e.grounding is not Grounding.UNGROUNDED:
                     # the student's learnt form of the printed text ("II-VI Incorporated" → "II-VI Inc."): the
                     # evidence stays the printed span, the value says it was rewritten
-                    e = dataclasses.replace(e, value=form, grounding=Grounding.NORMALIZED,
+                    value = " ".join(form.split()) if isinstance(e.value, str) else form  # as text values are
+                    e = dataclasses.replace(e, value=value, grounding=Grounding.NORMALIZED,
                                             notes=(*e.notes, f"written in the gold's form (printed {e.raw!r})"))
                 out.append(e)
         ctx.diagnostics["choices"] = {
