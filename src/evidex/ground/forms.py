@@ -59,14 +59,14 @@ class FormCounts:
         ``min_docs`` documents and in ``min_share`` of the values printing the word."""
         out: dict[str, dict[str, str]] = {}
         for field, rw in self.rewrites.items():
-            best: dict[str, tuple[int, str]] = {}
-            total: Counter[str] = Counter()
+            options: dict[str, list[tuple[int, str]]] = defaultdict(list)  # printed word → (documents, gold word)
             for (p, g), docs in rw.items():
-                total[p] += len(docs)
-                if len(docs) > best.get(p, (0, ""))[0] or (len(docs) == best.get(p, (0, ""))[0] and g < best[p][1]):
-                    best[p] = (len(docs), g)
-            forms = {p: g for p, (n, g) in sorted(best.items())
-                     if n >= min_docs and n / (total[p] + self.kept[field][p]) >= min_share}
+                options[p].append((len(docs), g))
+            forms = {}
+            for p, opts in sorted(options.items()):
+                n, g = min(opts, key=lambda o: (-o[0], o[1]))  # the most documents; ties by the gold word
+                if n >= min_docs and n / (sum(k for k, _ in opts) + self.kept[field][p]) >= min_share:
+                    forms[p] = g
             if forms:
                 out[field] = forms
         return out

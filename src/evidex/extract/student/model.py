@@ -29,6 +29,7 @@ default student needs no optional dependency).
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import math
@@ -43,6 +44,7 @@ from evidex.extract.student.context import CONTEXT_FEATURE_SET
 from evidex.extract.student.features import DENSE_INDEX, FEATURE_SET_VERSION, N_FEATURES, feature_set_of
 from evidex.extract.student.relations import RELATIONS_FEATURE_SET
 from evidex.extract.student.semantic import ENCODER_NAME, SEMANTIC_FEATURE_SET, Encoder
+from evidex.ground.forms import forms_of
 
 CARD = "card.json"
 CALIBRATION = "calibration.json"
@@ -362,6 +364,11 @@ class StudentModel:
     anchor: Anchor | None = None
     _sig: float = 1.0
     digest: str = ""  # :func:`files_digest` of the card, calibration and model files
+
+    @functools.cached_property
+    def forms(self) -> dict[str, dict[str, str]]:
+        """The value forms the card records (read once per loaded model, not per document)."""
+        return forms_of(self.card)
 
     @property
     def default_threshold(self) -> float:

@@ -24,7 +24,7 @@ from evidex.extract.stages import DocContext
 from evidex.extract.student.features import DocFeatures, FieldInfo, field_rows
 from evidex.extract.student.model import StudentModel, load_student
 from evidex.extract.student.names import DEFAULT_MODEL, DEFAULT_NAME, resolve_student, student_hint
-from evidex.ground.forms import apply_forms, forms_of
+from evidex.ground.forms import apply_forms
 from evidex.model import Document, Field, FieldType
 from evidex.registry import Options
 
@@ -67,7 +67,7 @@ def score_fields(model: StudentModel, doc: Document, fields: Sequence[Field],
         plans.append((f, ranked, len(rows), len(frows)))
         rows.extend(frows)
     probs = model.probabilities(rows)
-    forms = forms_of(model.card)
+    forms = model.forms
     out: list[Choice] = []
     for f, ranked, start, n in plans:
         if not n:
